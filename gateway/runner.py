@@ -1,0 +1,80 @@
+"""Running the daemon: `merp run` and `merp demo` start services on the real reactor."""
+from __future__ import annotations
+
+import argparse
+
+from erpcore import db
+from gateway.config import Config, GatewaySection, LinkSection
+from gateway.logs import setup_logging
+
+
+def _serve(reactor, service, on_started=None) -> None:
+    service.startService()
+    if on_started:
+        on_started()
+    reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
+
+
+def run_gateway(config: Config, upgrade: bool = True) -> int:
+    from twisted.internet import reactor
+
+    from gateway.service import build_gateway
+
+    setup_logging(config.gateway.log_level)
+    if upgrade:
+        db.upgrade(config.gateway.database)
+    _serve(reactor, build_gateway(config, reactor))
+    reactor.run()
+    return 0
+
+
+def demo_config(database: str, smpp_port: int) -> Config:
+    return Config(
+        gateway=GatewaySection(database=database, log_level="warn"),
+        links={
+            "sim": LinkSection(
+                endpoint=f"tcp:host=127.0.0.1:port={smpp_port}",
+                system_id="merp",
+                password="secret",
+            )
+        },
+    )
+
+
+def run_demo(args: argparse.Namespace, intro: str) -> int:
+    from twisted.application.service import MultiService
+    from twisted.internet import reactor
+
+    from erpcore import demo
+    from gateway.service import build_gateway
+    from sim.cli import build_smsc_service, smsc_options
+
+    url = f"sqlite:///{args.db}"
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    with db.session_scope(db.make_sessionmaker(engine)) as session:
+        demo.seed_demo(session)
+    engine.dispose()
+
+    setup_logging("warn")
+    options = smsc_options(listen=args.smpp, control=args.control)
+    simulator = build_smsc_service(options)
+    whole = MultiService()
+    simulator.setServiceParent(whole)
+
+    def start_gateway() -> None:
+        port = simulator.smpp_port()
+        build_gateway(demo_config(url, port), reactor).setServiceParent(whole)
+        print(
+            intro.format(
+                database=args.db,
+                smpp=f"127.0.0.1:{port}",
+                control_url=simulator.control_url(),
+                service_number=demo.DEMO_SERVICE_CODE + "01",
+            ),
+            flush=True,
+        )
+
+    _serve(reactor, whole, on_started=start_gateway)
+    reactor.run()
+    return 0

@@ -19,3 +19,7 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+#: Table options every model and migration passes, so that a MySQL/MariaDB server whose
+#: default is latin1 or MyISAM still stores Chinese text and honours transactions.
+MYSQL_TABLE_OPTIONS = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4"}

@@ -1,0 +1,86 @@
+"""How many SMS a reply needs, and how to make a long one fit.
+
+Replies are encoded by the gateway with GSM 7-bit when every character allows it, else
+UCS-2, and long ones are split 153 septets / 67 units a part without breaking an escape
+or surrogate pair (docs/INTERNALS.md, gateway/text). commands/ may not import gateway/, so
+the same arithmetic is repeated here (counting only, no encoding).
+"""
+from __future__ import annotations
+
+MAX_PARTS = 3
+SINGLE_GSM, PART_GSM = 160, 153
+SINGLE_UCS2, PART_UCS2 = 70, 67
+
+GSM_BASIC = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM_EXTENSION = frozenset("^{}\\[~]|€\f")
+
+
+def is_gsm(text: str) -> bool:
+    """True when the whole text can go as GSM 7-bit."""
+    return all(ch in GSM_BASIC or ch in GSM_EXTENSION for ch in text)
+
+
+def _units(text: str) -> tuple[list[int], int, int]:
+    """Cost of each character in the chosen coding, and that coding's part sizes."""
+    if is_gsm(text):
+        return [2 if ch in GSM_EXTENSION else 1 for ch in text], SINGLE_GSM, PART_GSM
+    return [2 if ord(ch) > 0xFFFF else 1 for ch in text], SINGLE_UCS2, PART_UCS2
+
+
+def parts_needed(text: str) -> int:
+    """Number of SMS the text takes (1 for the empty text)."""
+    costs, single, part = _units(text)
+    if sum(costs) <= single:
+        return 1
+    parts, used = 1, 0
+    for cost in costs:
+        if used + cost > part:
+            parts, used = parts + 1, 0
+        used += cost
+    return parts
+
+
+def fits(text: str, max_parts: int = MAX_PARTS) -> bool:
+    return parts_needed(text) <= max_parts
+
+
+def ellipsis_for(text: str) -> str:
+    """'…' would force UCS-2 on a GSM text (halving its room), so GSM texts get '...'."""
+    return "..." if is_gsm(text) else "…"
+
+
+def clip(text: str, max_parts: int = MAX_PARTS) -> str:
+    """The text, cut short with an ellipsis if it needs more than ``max_parts`` SMS."""
+    if fits(text, max_parts):
+        return text
+    mark = ellipsis_for(text)
+    low, high = 0, len(text)
+    while low < high:  # longest prefix that fits with the mark
+        mid = (low + high + 1) // 2
+        if fits(text[:mid] + mark, max_parts):
+            low = mid
+        else:
+            high = mid - 1
+    return text[:low] + mark
+
+
+def clip_word(word: str, limit: int = 20) -> str:
+    """A user's word echoed back in a reply, so a long message cannot crowd out the reply."""
+    return word if len(word) <= limit else word[:limit] + ellipsis_for(word)
+
+
+def join_fitting(head: str, items: list[str], sep: str = ", ", tail: str = "", max_parts: int = MAX_PARTS) -> str:
+    """``head`` + as many ``items`` as fit + ``tail``; the rest become '…(+N)'."""
+    full = head + sep.join(items) + tail
+    if fits(full, max_parts):
+        return full
+    mark = ellipsis_for(full)
+    for keep in range(len(items) - 1, -1, -1):
+        shown = items[:keep] + [f"{mark}(+{len(items) - keep})"]
+        candidate = head + sep.join(shown) + tail
+        if fits(candidate, max_parts):
+            return candidate
+    return clip(head + tail, max_parts)

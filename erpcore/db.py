@@ -1,0 +1,95 @@
+"""Engines, sessions and schema upgrades for both supported databases.
+
+SQLite is the embedded default (one process); MySQL/MariaDB is for production, where
+several gateway processes share one database. The differences are settled here so the
+rest of erpcore writes plain SQLAlchemy.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 5000
+MYSQL_BACKENDS = ("mysql", "mariadb")
+
+
+def make_engine(url: str, **kw) -> Engine:
+    """An engine tuned for its backend; extra keyword arguments go to create_engine."""
+    parsed = make_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        engine = create_engine(parsed, **kw)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if backend in MYSQL_BACKENDS:
+        if "charset" not in parsed.query:
+            parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+        kw.setdefault("pool_pre_ping", True)
+        kw.setdefault("pool_recycle", 3600)
+        # READ COMMITTED: row claims (SKIP LOCKED) and short transactions without the
+        # gap locks REPEATABLE READ takes.
+        kw.setdefault("isolation_level", "READ COMMITTED")
+        return create_engine(parsed, **kw)
+    return create_engine(parsed, **kw)
+
+
+def _sqlite_pragmas(dbapi_connection, _connection_record) -> None:
+    """WAL lets readers run beside the writer; foreign keys are off by default in SQLite."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    finally:
+        cursor.close()
+
+
+def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
+    """Sessions whose objects stay readable after commit (we return plain data from threads)."""
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(maker: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work: commit when the block ends, roll back if it raises."""
+    session = maker()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def alembic_config(url: str):
+    """An alembic Config built in code, so no alembic.ini is needed anywhere."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # ConfigParser interpolation treats % specially (URL-encoded passwords).
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Bring the database at ``url`` to ``revision`` (the newest schema by default)."""
+    from alembic import command
+
+    config = alembic_config(url)
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()

@@ -1,0 +1,122 @@
+"""A small demo enterprise for `merp demo`, the simulator and the tests.
+
+Seeding is idempotent: rows are looked up by their natural keys and only missing ones are
+created, so running it again neither duplicates rows nor resets stock that has moved.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from erpcore.items import Item
+from erpcore.sites import Site
+from erpcore.stock import StockLevel
+from erpcore.tenants import Enterprise
+from erpcore.users import User
+
+DEMO_SERVICE_CODE = "1065712345"
+DEMO_CODE = "DEMO"
+DEMO_EXTENSION = "01"
+
+# code, local name, English name, kind
+SITES = (
+    ("WH1", "中心仓库", "Central warehouse", "warehouse"),
+    ("HALL1", "一厅", "Hall 1", "hall"),
+    ("HALL2", "二厅", "Hall 2", "hall"),
+)
+# sku, local name, English name, brand, model, TAC, unit price
+ITEMS = (
+    ("X100", "华为Mate X100", "Huawei Mate X100", "Huawei", "MX100-AL00", "86123456", "4999.00"),
+    ("N200", "诺基亚N200", "Nokia N200", "Nokia", "N200-DS", "35209876", "299.00"),
+    ("C300", "中兴畅享C300", "ZTE Blade C300", "ZTE", "C300-CN", "86654321", "899.00"),
+    ("CHG1", "快速充电器", "Fast charger", "Huawei", "HW-050450", None, "79.00"),
+    ("EAR1", "蓝牙耳机", "Bluetooth earphones", "Xiaomi", "BT-E1", None, "129.00"),
+)
+# sku -> {site code: quantity}
+STOCK = {
+    "X100": {"WH1": 250, "HALL1": 12, "HALL2": 0},
+    "N200": {"WH1": 80, "HALL1": 5, "HALL2": 7},
+    "C300": {"WH1": 40, "HALL1": 3},
+    "CHG1": {"WH1": 500, "HALL1": 30, "HALL2": 25},
+    "EAR1": {"WH1": 120, "HALL2": 9},
+}
+# username, display name, msisdn, lang, role, site code
+USERS = (
+    ("zhang", "张伟", "13800000001", "zh", "clerk", "HALL1"),
+    ("smith", "John Smith", "13800000002", "en", "manager", None),
+    ("wang", "王芳", "13800000003", "zh", "storekeeper", "WH1"),
+)
+
+
+def seed_demo(session: Session) -> Enterprise:
+    """Create whatever part of the demo enterprise is missing; return the enterprise.
+    The caller commits."""
+    enterprise = session.scalars(select(Enterprise).where(Enterprise.code == DEMO_CODE)).first()
+    if enterprise is None:
+        enterprise = Enterprise(
+            code=DEMO_CODE, name="演示企业", name_en="Demo Trading", extension=DEMO_EXTENSION, lang="zh"
+        )
+        session.add(enterprise)
+        session.flush()
+    sites = {code: _site(session, enterprise, *rest, code=code) for code, *rest in SITES}
+    items = {sku: _item(session, enterprise, *rest, sku=sku) for sku, *rest in ITEMS}
+    session.flush()
+    for sku, per_site in STOCK.items():
+        for code, quantity in per_site.items():
+            _stock(session, items[sku], sites[code], quantity)
+    for username, display_name, msisdn, lang, role, site_code in USERS:
+        _user(session, enterprise, username, display_name, msisdn, lang, role, sites.get(site_code))
+    session.flush()
+    return enterprise
+
+
+def _site(session: Session, enterprise: Enterprise, name: str, name_en: str, kind: str, *, code: str) -> Site:
+    site = session.scalars(
+        select(Site).where(Site.enterprise_id == enterprise.id, Site.code == code)
+    ).first()
+    if site is None:
+        site = Site(enterprise_id=enterprise.id, code=code, name=name, name_en=name_en, kind=kind)
+        session.add(site)
+    return site
+
+
+def _item(
+    session: Session, enterprise: Enterprise, name: str, name_en: str, brand: str,
+    model: str, tac: str | None, price: str, *, sku: str,
+) -> Item:
+    item = session.scalars(
+        select(Item).where(Item.enterprise_id == enterprise.id, Item.sku == sku)
+    ).first()
+    if item is None:
+        item = Item(
+            enterprise_id=enterprise.id, sku=sku, name=name, name_en=name_en, brand=brand,
+            model=model, tac=tac, unit_price=Decimal(price),
+        )
+        session.add(item)
+    return item
+
+
+def _stock(session: Session, item: Item, site: Site, quantity: int) -> None:
+    exists = session.scalars(
+        select(StockLevel.id).where(StockLevel.item_id == item.id, StockLevel.site_id == site.id)
+    ).first()
+    if exists is None:
+        session.add(StockLevel(item_id=item.id, site_id=site.id, quantity=quantity))
+
+
+def _user(
+    session: Session, enterprise: Enterprise, username: str, display_name: str, msisdn: str,
+    lang: str, role: str, site: Site | None,
+) -> None:
+    exists = session.scalars(
+        select(User.id).where(User.enterprise_id == enterprise.id, User.username == username)
+    ).first()
+    if exists is None:
+        session.add(
+            User(
+                enterprise_id=enterprise.id, username=username, display_name=display_name,
+                msisdn=msisdn, lang=lang, role=role, site_id=site.id if site else None,
+            )
+        )

@@ -1,0 +1,92 @@
+"""Items (products) an enterprise stocks, found by SKU, model or TAC.
+
+The TAC is the first 8 digits of a handset's IMEI and names its make and model, so a
+field worker can look an item up from the handset in hand; a full IMEI (14-16 digits)
+is accepted and its TAC used.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from erpcore.base import MYSQL_TABLE_OPTIONS, Base
+
+TAC_LENGTH = 8
+
+
+class ItemError(Exception):
+    """Base of the errors this module raises."""
+
+
+class ItemNotFound(ItemError):
+    """No item of this enterprise has this SKU, model or TAC."""
+
+    def __init__(self, query: str):
+        super().__init__(f"no item {query!r}")
+        self.query = query
+
+
+class AmbiguousItem(ItemError):
+    """Several items share this model or TAC; the SKU tells them apart."""
+
+    def __init__(self, query: str, skus: list[str]):
+        super().__init__(f"{query!r} matches several items: {', '.join(skus)}")
+        self.query = query
+        self.skus = skus
+
+
+class Item(Base):
+    __tablename__ = "items"
+    __table_args__ = (UniqueConstraint("enterprise_id", "sku"), MYSQL_TABLE_OPTIONS)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    sku: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(128))
+    name_en: Mapped[str | None] = mapped_column(String(128))
+    brand: Mapped[str | None] = mapped_column(String(64))
+    model: Mapped[str | None] = mapped_column(String(64))
+    tac: Mapped[str | None] = mapped_column(String(TAC_LENGTH), index=True)
+    unit_price: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0.00"))
+
+    def __repr__(self) -> str:
+        return f"<Item {self.sku}>"
+
+    def display_name(self, lang: str) -> str:
+        """The name to show a reader of ``lang``."""
+        if lang == "en":
+            return self.name_en or self.name
+        return self.name
+
+
+def tac_of(query: str) -> str | None:
+    """The TAC a query names: 8 digits as such, or the first 8 of a 14-16 digit IMEI."""
+    if query.isascii() and query.isdigit() and (len(query) == TAC_LENGTH or 14 <= len(query) <= 16):
+        return query[:TAC_LENGTH]
+    return None
+
+
+def find_item(session: Session, enterprise_id: int, query: str) -> Item:
+    """The one item of the enterprise that ``query`` names, by SKU first, then model,
+    then TAC (case-insensitive). Raises ItemNotFound or AmbiguousItem."""
+    query = query.strip()
+    if not query:
+        raise ItemNotFound(query)
+    key = query.upper()
+    in_tenant = select(Item).where(Item.enterprise_id == enterprise_id).order_by(Item.sku)
+    candidates = [
+        in_tenant.where(func.upper(Item.sku) == key),
+        in_tenant.where(func.upper(Item.model) == key),
+    ]
+    tac = tac_of(query)
+    if tac is not None:
+        candidates.append(in_tenant.where(Item.tac == tac))
+    for statement in candidates:
+        found = list(session.scalars(statement))
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise AmbiguousItem(query, [item.sku for item in found])
+    raise ItemNotFound(query)

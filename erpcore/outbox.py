@@ -1,0 +1,360 @@
+"""The durable outbox: queue reply parts, claim due ones, record submits and receipts.
+
+SQLAlchemy Core in batches (ARCHITECTURE.md, "Message path"). Functions take a Session
+inside the caller's transaction and never commit. Delivery toward the SMS centre is
+at-least-once: a row claimed ("sending") by a process that dies is claimed again once its
+lease runs out.
+
+Receipts carry the SMS centre's message id, sometimes in another base than the submit
+response gave it (hex at submit, decimal in the receipt, or the reverse), so a receipt
+matches any of the id's forms (`receipt_id_forms`). A receipt may also overtake our own
+commit of the submit response; it is kept as an orphan and matched again when the id is
+recorded (`mark_submitted`) or by the periodic `rematch_orphans`.
+"""
+from __future__ import annotations
+
+import logging
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy.orm import Session
+
+from erpcore.inbox import as_timedelta, chunks, clip, skip_locked
+from erpcore.messaging_models import (
+    ADDRESS_LEN,
+    CODING_LEN,
+    ERROR_LEN,
+    LINK_LEN,
+    RECEIPT_STATE_LEN,
+    SMSC_ID_LEN,
+    Outbox,
+    ReceiptOrphan,
+)
+
+log = logging.getLogger(__name__)
+
+outbox_t = Outbox.__table__
+orphan_t = ReceiptOrphan.__table__
+
+DELIVERED_STATES = frozenset({"DELIVRD"})
+UNDELIVERED_STATES = frozenset({"UNDELIV", "EXPIRED", "REJECTD", "DELETED"})
+_DIGITS = frozenset(string.digits)
+_HEX = frozenset(string.hexdigits.lower())
+#: Hex forms are also tried zero-padded up to this width (SMSCs pad to 8, 10 or 16).
+MAX_HEX_PAD = 16
+
+
+@dataclass(frozen=True)
+class OutboxPart:
+    """One SMS to queue (erpcore's own type: erpcore does not import gateway)."""
+
+    sender: str
+    recipient: str
+    text: str
+    coding: str
+    inbox_id: int | None = None
+    link: str | None = None  # preferred link (a hint for routing), if any
+    concat_ref: int | None = None
+    concat_total: int | None = None
+    concat_number: int | None = None
+
+
+@dataclass(frozen=True)
+class DueSms:
+    """A claimed outbox row as plain data."""
+
+    id: int
+    inbox_id: int | None
+    link: str | None
+    sender: str
+    recipient: str
+    text: str
+    coding: str
+    concat_ref: int | None
+    concat_total: int | None
+    concat_number: int | None
+    attempts: int
+
+
+class Receipt(Protocol):
+    """What `record_receipts` needs (gateway's DeliveryReport fits)."""
+
+    link: str
+    smsc_id: str
+    state: str
+    error: str | None
+
+
+def enqueue(session: Session, parts: Sequence[OutboxPart], now: datetime) -> int:
+    """Queue parts for submission now; returns how many."""
+    rows = [
+        {
+            "inbox_id": p.inbox_id,
+            "link": clip(p.link, LINK_LEN),
+            "sender": clip(p.sender, ADDRESS_LEN) or "",
+            "recipient": clip(p.recipient, ADDRESS_LEN) or "",
+            "text": clip(p.text, 10_000) or "",
+            "coding": clip(p.coding, CODING_LEN) or "",
+            "concat_ref": p.concat_ref,
+            "concat_total": p.concat_total,
+            "concat_number": p.concat_number,
+            "state": "queued",
+            "attempts": 0,
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for p in parts
+    ]
+    if rows:
+        session.execute(insert(outbox_t), rows)
+    return len(rows)
+
+
+def claim_due(
+    session: Session, now: datetime, limit: int, lease: timedelta | float
+) -> list[DueSms]:
+    """Take up to `limit` due rows (queued and due, or sending with an expired lease)."""
+    if limit <= 0:
+        return []
+    lease = as_timedelta(lease)
+    query = (
+        select(outbox_t.c.id)
+        .where(
+            or_(
+                and_(outbox_t.c.state == "queued", outbox_t.c.next_attempt_at <= now),
+                and_(outbox_t.c.state == "sending", outbox_t.c.lease_until < now),
+            )
+        )
+        .order_by(outbox_t.c.id)
+        .limit(limit)
+    )
+    if skip_locked(session):
+        query = query.with_for_update(skip_locked=True)
+    ids = list(session.execute(query).scalars())
+    if not ids:
+        return []
+    session.execute(
+        update(outbox_t)
+        .where(outbox_t.c.id.in_(ids))
+        .values(state="sending", attempts=outbox_t.c.attempts + 1, lease_until=now + lease)
+    )
+    c = outbox_t.c
+    rows = session.execute(
+        select(c.id, c.inbox_id, c.link, c.sender, c.recipient, c.text, c.coding,
+               c.concat_ref, c.concat_total, c.concat_number, c.attempts)
+        .where(c.id.in_(ids))
+        .order_by(c.id)
+    )
+    return [DueSms(**r._asdict()) for r in rows]
+
+
+def mark_submitted(
+    session: Session, submitted: Sequence[tuple[int, str]], now: datetime
+) -> int:
+    """Record the SMS centre's ids; returns how many waiting receipts then matched."""
+    if not submitted:
+        return 0
+    session.execute(
+        update(outbox_t)
+        .where(outbox_t.c.id == bindparam("b_id"))
+        .values(state="sent", smsc_id=bindparam("b_smsc"), submitted_at=now, lease_until=None),
+        [{"b_id": oid, "b_smsc": normalise_id(smsc_id)} for oid, smsc_id in submitted],
+    )
+    return _match_orphans(session, {normalise_id(s): oid for oid, s in submitted}, now)
+
+
+def mark_retry(session: Session, outbox_id: int, next_attempt_at: datetime, error: str) -> None:
+    """A transient failure: queue the row again for `next_attempt_at`."""
+    session.execute(
+        update(outbox_t)
+        .where(outbox_t.c.id == outbox_id)
+        .values(state="queued", next_attempt_at=next_attempt_at, lease_until=None,
+                last_error=clip(error, ERROR_LEN))
+    )
+
+
+def mark_failed(session: Session, outbox_id: int, error: str) -> None:
+    """A final failure (permanent rejection or attempts exhausted)."""
+    session.execute(
+        update(outbox_t)
+        .where(outbox_t.c.id == outbox_id)
+        .values(state="failed", lease_until=None, last_error=clip(error, ERROR_LEN))
+    )
+
+
+def normalise_id(smsc_id: str) -> str:
+    return (clip(smsc_id, SMSC_ID_LEN) or "").strip().lower()
+
+
+def receipt_id_forms(smsc_id: str) -> set[str]:
+    """Every spelling under which the id may have been stored: as given, and read as
+    decimal or hex, in the other base, with and without zero padding."""
+    s = normalise_id(smsc_id)
+    forms = {s} if s else set()
+    if not s or len(s) > 40:
+        return forms
+    numbers = []
+    if set(s) <= _DIGITS:
+        numbers.append(int(s))
+    if set(s) <= _HEX:
+        numbers.append(int(s, 16))
+    for n in numbers:
+        dec = str(n)
+        forms.update((dec, dec.zfill(10)))
+        hexa = format(n, "x")
+        forms.update(hexa.zfill(width) for width in range(len(hexa), MAX_HEX_PAD + 1))
+        forms.add(hexa)
+    return {f for f in forms if len(f) <= SMSC_ID_LEN}
+
+
+def _find_rows(session: Session, ids: set[str]) -> dict[str, int]:
+    """For each receipt id, the outbox row it belongs to (exact spelling first, then
+    the newest row among other spellings)."""
+    forms = {i: receipt_id_forms(i) for i in ids}
+    wanted = sorted(set().union(*forms.values())) if forms else []
+    by_smsc: dict[str, int] = {}
+    for chunk in chunks(wanted):
+        rows = session.execute(
+            select(outbox_t.c.id, outbox_t.c.smsc_id).where(outbox_t.c.smsc_id.in_(chunk))
+        )
+        for r in rows:
+            by_smsc[r.smsc_id] = max(r.id, by_smsc.get(r.smsc_id, 0))
+    found: dict[str, int] = {}
+    for rid, fs in forms.items():
+        if rid in by_smsc:
+            found[rid] = by_smsc[rid]
+        else:
+            candidates = [by_smsc[f] for f in fs if f in by_smsc]
+            if candidates:
+                found[rid] = max(candidates)
+    return found
+
+
+def _apply(session: Session, updates: list[dict]) -> None:
+    """Write receipts (dicts with b_id, b_rstate, b_at, b_err) onto outbox rows."""
+    final = [u for u in updates if u["b_state"] is not None]
+    interim = [u for u in updates if u["b_state"] is None]
+    where = outbox_t.c.id == bindparam("b_id")
+    if final:
+        session.execute(
+            update(outbox_t).where(where).values(
+                state=bindparam("b_state"), receipt_state=bindparam("b_rstate"),
+                receipt_at=bindparam("b_at"), last_error=bindparam("b_err"),
+            ),
+            final,
+        )
+    if interim:
+        session.execute(
+            update(outbox_t).where(where).values(
+                receipt_state=bindparam("b_rstate"), receipt_at=bindparam("b_at"),
+            ),
+            [{k: v for k, v in u.items() if k not in ("b_state", "b_err")} for u in interim],
+        )
+
+
+def _update_for(outbox_id: int, state: str, error: str | None, at: datetime) -> dict:
+    if state in DELIVERED_STATES:
+        new_state = "delivered"
+    elif state in UNDELIVERED_STATES:
+        new_state = "undelivered"
+    else:
+        new_state = None  # ACCEPTD, ENROUTE, UNKNOWN: not final, state unchanged
+    err = clip(f"receipt {state} err:{error}", ERROR_LEN) if new_state == "undelivered" else None
+    return {"b_id": outbox_id, "b_state": new_state, "b_rstate": state, "b_at": at, "b_err": err}
+
+
+def record_receipts(session: Session, reports: Sequence[Receipt], now: datetime) -> int:
+    """Apply delivery receipts to their outbox rows; returns how many matched.
+
+    Unmatched receipts are kept as orphans (matched later if their submit commit was
+    still on its way); a receipt without an id is logged and dropped.
+    """
+    normal = []
+    for r in reports:
+        rid = normalise_id(r.smsc_id or "")
+        if not rid:
+            log.warning("receipt without message id on %s dropped", r.link)
+            continue
+        state = (clip(r.state or "UNKNOWN", RECEIPT_STATE_LEN) or "UNKNOWN").upper()
+        normal.append((r, rid, state))
+    found = _find_rows(session, {rid for _, rid, _ in normal})
+    updates, orphans = [], []
+    for r, rid, state in normal:
+        if rid in found:
+            updates.append(_update_for(found[rid], state, r.error, now))
+        else:
+            orphans.append({
+                "link": clip(r.link, LINK_LEN) or "", "smsc_id": rid, "state": state,
+                "error": clip(r.error, ERROR_LEN), "received_at": now,
+            })
+    _apply(session, updates)
+    if orphans:
+        session.execute(insert(orphan_t), orphans)
+    return len(updates)
+
+
+def _match_orphans(session: Session, outbox_by_smsc: dict[str, int], now: datetime) -> int:
+    """Apply waiting orphan receipts to freshly submitted (smsc_id -> outbox id) rows."""
+    owner: dict[str, int] = {}
+    for smsc_id, oid in outbox_by_smsc.items():
+        for form in receipt_id_forms(smsc_id):
+            owner.setdefault(form, oid)
+    owner.update(outbox_by_smsc)  # the exact spelling wins
+    return _apply_orphans(session, owner, now)
+
+
+def _apply_orphans(session: Session, owner: dict[str, int], now: datetime) -> int:
+    """Apply the orphans whose id is a key of `owner` to the row it names; delete them."""
+    orphans = []
+    for chunk in chunks(sorted(owner)):
+        orphans.extend(session.execute(
+            select(orphan_t.c.id, orphan_t.c.smsc_id, orphan_t.c.state, orphan_t.c.error)
+            .where(orphan_t.c.smsc_id.in_(chunk))
+            .order_by(orphan_t.c.id)
+        ).all())
+    if not orphans:
+        return 0
+    # Per row, a final receipt wins over interim ones; among equals the latest.
+    best: dict[int, object] = {}
+    for o in orphans:
+        oid = owner[o.smsc_id]
+        prev = best.get(oid)
+        if prev is None or _is_final(o.state) or not _is_final(prev.state):
+            best[oid] = o
+    _apply(session, [_update_for(oid, o.state, o.error, now) for oid, o in best.items()])
+    for chunk in chunks([o.id for o in orphans]):
+        session.execute(delete(orphan_t).where(orphan_t.c.id.in_(chunk)))
+    return len(best)
+
+
+def _is_final(state: str) -> bool:
+    return state in DELIVERED_STATES or state in UNDELIVERED_STATES
+
+
+def rematch_orphans(session: Session, now: datetime, limit: int = 500) -> int:
+    """Match orphans again: closes the race where a receipt's transaction and the submit
+    record's transaction ran at the same time and neither saw the other."""
+    ids = session.execute(
+        select(orphan_t.c.smsc_id).order_by(orphan_t.c.id).limit(limit)
+    ).scalars().all()
+    if not ids:
+        return 0
+    return _apply_orphans(session, _find_rows(session, set(ids)), now)
+
+
+def prune_orphans(session: Session, older_than: datetime) -> int:
+    """Forget receipts that never found their message (logged by count)."""
+    result = session.execute(delete(orphan_t).where(orphan_t.c.received_at < older_than))
+    if result.rowcount:
+        log.info("dropped %d unmatched delivery receipts", result.rowcount)
+    return result.rowcount or 0
+
+
+def count_by_state(session: Session) -> dict[str, int]:
+    """Outbox rows per state (for metrics and tests)."""
+    rows = session.execute(select(outbox_t.c.state, func.count()).group_by(outbox_t.c.state))
+    return {state: n for state, n in rows}

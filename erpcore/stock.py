@@ -1,0 +1,124 @@
+"""Stock levels: how many of an item each site holds, and the STOCK query over them.
+
+Rows are per (item, site); a site with no row holds none. Every query is scoped to one
+enterprise through both the item and the site, so a level can never leak across tenants.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, UniqueConstraint, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+
+from erpcore.base import MYSQL_TABLE_OPTIONS, Base
+from erpcore.items import AmbiguousItem, Item, ItemNotFound, find_item
+from erpcore.sites import Site, SiteNotFound, get_site
+
+__all__ = [
+    "AmbiguousItem",
+    "ItemNotFound",
+    "SiteNotFound",
+    "SiteQuantity",
+    "StockLevel",
+    "StockResult",
+    "stock_of",
+]
+
+
+class StockLevel(Base):
+    __tablename__ = "stock_levels"
+    __table_args__ = (UniqueConstraint("item_id", "site_id"), MYSQL_TABLE_OPTIONS)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
+    quantity: Mapped[int] = mapped_column(default=0, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime, server_default=func.now(), onupdate=func.now()
+    )
+
+    item: Mapped[Item] = relationship()
+    site: Mapped[Site] = relationship()
+
+
+@dataclass(frozen=True)
+class SiteQuantity:
+    """One site's holding of the item, with both names so replies can pick a language."""
+
+    code: str
+    name: str
+    name_en: str | None
+    quantity: int
+
+
+@dataclass(frozen=True)
+class StockResult:
+    """Plain answer to a stock query (no ORM objects, safe to pass between threads)."""
+
+    sku: str
+    name: str
+    name_en: str | None
+    model: str | None
+    levels: tuple[SiteQuantity, ...]
+    all_sites: bool  # True when no site was asked for and the user has none
+
+    @property
+    def total(self) -> int:
+        return sum(level.quantity for level in self.levels)
+
+
+def stock_of(
+    session: Session,
+    enterprise_id: int,
+    item_query: str,
+    site_code: str | None = None,
+    default_site_id: int | None = None,
+) -> StockResult:
+    """Stock of the item ``item_query`` names (SKU, model or TAC): at ``site_code`` when
+    given, else at ``default_site_id`` (the user's own site), else at every site of the
+    enterprise, most stock first. Raises ItemNotFound, AmbiguousItem or SiteNotFound."""
+    item = find_item(session, enterprise_id, item_query)
+    if site_code:
+        sites = [get_site(session, enterprise_id, site_code)]
+    elif default_site_id is not None:
+        site = session.scalars(
+            select(Site).where(Site.enterprise_id == enterprise_id, Site.id == default_site_id)
+        ).first()
+        if site is None:
+            raise SiteNotFound(str(default_site_id))
+        sites = [site]
+    else:
+        sites = list(
+            session.scalars(select(Site).where(Site.enterprise_id == enterprise_id).order_by(Site.id))
+        )
+    held: dict[int, int] = {}
+    if sites:
+        rows = session.execute(
+            select(StockLevel.site_id, StockLevel.quantity).where(
+                StockLevel.item_id == item.id, StockLevel.site_id.in_([s.id for s in sites])
+            )
+        )
+        held = {site_id: quantity for site_id, quantity in rows}
+    levels = [
+        SiteQuantity(site.code, site.name, site.name_en, int(held.get(site.id, 0))) for site in sites
+    ]
+    all_sites = not site_code and default_site_id is None
+    if all_sites:
+        levels.sort(key=lambda level: -level.quantity)  # stable: ties keep site order
+    return StockResult(item.sku, item.name, item.name_en, item.model, tuple(levels), all_sites)
+
+
+def set_quantity(session: Session, item: Item, site: Site, quantity: int) -> StockLevel:
+    """Set the level of ``item`` at ``site`` (creating the row); both must share a tenant."""
+    if item.enterprise_id != site.enterprise_id:
+        raise ValueError("item and site belong to different enterprises")
+    level = session.scalars(
+        select(StockLevel).where(StockLevel.item_id == item.id, StockLevel.site_id == site.id)
+    ).first()
+    if level is None:
+        level = StockLevel(item=item, site=site, quantity=quantity)
+        session.add(level)
+    else:
+        level.quantity = quantity
+    return level

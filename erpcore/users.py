@@ -1,0 +1,98 @@
+"""Users of an enterprise and the binding of a handset number (MSISDN) to one of them.
+
+MSISDN rule (kept deliberately small): drop spaces, dashes and a leading ``+``; then, when
+what is left is an 11-digit Chinese mobile number (starting with 1) behind the country
+code ``86`` or ``0086``, drop the country code. Every other number is kept as its digits,
+so ``+8613800000001``, ``008613800000001`` and ``13800000001`` are the same user while a
+foreign number keeps its country code.
+"""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint, select, true
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
+
+from erpcore.base import MYSQL_TABLE_OPTIONS, Base
+from erpcore.sites import Site
+from erpcore.tenants import Enterprise
+
+_SEPARATORS = re.compile(r"[\s\-()]")
+_CN_MOBILE = re.compile(r"1\d{10}")
+MAX_MSISDN_DIGITS = 20
+
+
+class UserError(Exception):
+    """Base of the errors this module raises."""
+
+
+class InvalidMsisdn(UserError, ValueError):
+    """The text is not a phone number we can store or look up."""
+
+    def __init__(self, value: str):
+        super().__init__(f"not a phone number: {value!r}")
+        self.value = value
+
+
+def normalize_msisdn(value: str) -> str:
+    """The canonical digits of a phone number (see the module docstring for the rule)."""
+    digits = _SEPARATORS.sub("", value or "")
+    if digits.startswith("+"):
+        digits = digits[1:]
+    if not digits.isascii() or not digits.isdigit() or len(digits) > MAX_MSISDN_DIGITS:
+        raise InvalidMsisdn(value)
+    for prefix in ("0086", "86"):
+        rest = digits[len(prefix):]
+        if digits.startswith(prefix) and _CN_MOBILE.fullmatch(rest):
+            return rest
+    return digits
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        UniqueConstraint("enterprise_id", "username"),
+        UniqueConstraint("enterprise_id", "msisdn"),
+        MYSQL_TABLE_OPTIONS,
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    username: Mapped[str] = mapped_column(String(64))
+    display_name: Mapped[str] = mapped_column(String(128))
+    msisdn: Mapped[str | None] = mapped_column(String(24))
+    # None means "the enterprise's language".
+    lang: Mapped[str | None] = mapped_column(String(2))
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
+    role: Mapped[str] = mapped_column(String(32), default="clerk", server_default="clerk")
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+
+    enterprise: Mapped[Enterprise] = relationship()
+    site: Mapped[Site | None] = relationship()
+
+    @validates("msisdn")
+    def _normalize(self, _key: str, value: str | None) -> str | None:
+        return None if value is None else normalize_msisdn(value)
+
+    def __repr__(self) -> str:
+        return f"<User {self.username} {self.msisdn}>"
+
+
+def find_by_msisdn(session: Session, enterprise_id: int, msisdn: str) -> User | None:
+    """The user of this enterprise bound to ``msisdn`` (active or not); None for a
+    number that is unknown or not a phone number at all."""
+    try:
+        number = normalize_msisdn(msisdn)
+    except InvalidMsisdn:
+        return None
+    return session.scalars(
+        select(User).where(User.enterprise_id == enterprise_id, User.msisdn == number)
+    ).first()
+
+
+def effective_lang(user: User | None, enterprise: Enterprise | None) -> str:
+    """The language to answer in: the user's, else the enterprise's, else Chinese."""
+    for lang in (user.lang if user else None, enterprise.lang if enterprise else None):
+        if lang in ("zh", "en"):
+            return lang
+    return "zh"

@@ -1,0 +1,104 @@
+"""Wiring: the SMSC's SMPP listener and its control API as one MultiService.
+
+Listeners are endpoint strings (`tcp:2775`, `tcp:0:interface=127.0.0.1`). A small
+service of our own rather than StreamServerEndpointService, because callers (the demo,
+the load runner, tests with ephemeral ports) need the port actually bound.
+"""
+from __future__ import annotations
+
+from twisted.application.service import MultiService, Service
+from twisted.internet import defer, endpoints
+from twisted.logger import Logger
+
+from sim.control import ControlApi, control_site
+from sim.smsc import Smsc
+from sim.smsc_session import SmscFactory
+
+log = Logger()
+
+
+class ListeningService(Service):
+    """Listens on an endpoint while running; `port` is the IListeningPort once bound."""
+
+    def __init__(self, endpoint, factory):
+        self.endpoint = endpoint
+        self.factory = factory
+        self.port = None
+        self._listening: defer.Deferred | None = None
+
+    def startService(self):
+        super().startService()
+        self._listening = self.endpoint.listen(self.factory)
+        self._listening.addCallback(self._bound)
+        self._listening.addErrback(self._failed)
+
+    def _bound(self, port):
+        self.port = port
+        return port
+
+    def _failed(self, failure):
+        log.failure("cannot listen on {endpoint}", failure, endpoint=self.endpoint)
+        return failure
+
+    def when_listening(self) -> defer.Deferred:
+        """Fires with the port once bound (at once if it is)."""
+        if self.port is not None:
+            return defer.succeed(self.port)
+        d = defer.Deferred()
+        self._listening.addCallback(lambda port: (d.callback(port), port)[1])
+        self._listening.addErrback(lambda failure: (d.errback(failure), None)[1])
+        return d
+
+    def stopService(self):
+        super().stopService()
+        if self.port is not None:
+            port, self.port = self.port, None
+            return port.stopListening()
+        if self._listening is not None:
+            self._listening.cancel()
+        return None
+
+
+class SimulatorService(MultiService):
+    """An SMSC with its SMPP listener and control API; `smsc` is the live state."""
+
+    def __init__(self, smsc: Smsc, smpp_endpoint, control_endpoint=None):
+        super().__init__()
+        self.smsc = smsc
+        self.smpp = ListeningService(smpp_endpoint, SmscFactory(smsc))
+        self.smpp.setServiceParent(self)
+        self.api = ControlApi(smsc)
+        self.control = None
+        if control_endpoint is not None:
+            self.control = ListeningService(control_endpoint, control_site(self.api))
+            self.control.setServiceParent(self)
+
+    def smpp_port(self) -> int:
+        """The SMPP port bound (known once started; TCP binds at once)."""
+        return self.smpp.port.getHost().port
+
+    def control_url(self) -> str | None:
+        if self.control is None or self.control.port is None:
+            return None
+        host = self.control.port.getHost()
+        name = host.host if host.host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+        return f"http://{name}:{host.port}"
+
+    def when_listening(self) -> defer.Deferred:
+        waits = [self.smpp.when_listening()]
+        if self.control is not None:
+            waits.append(self.control.when_listening())
+        return defer.gatherResults(waits, consumeErrors=True).addCallback(lambda _: self)
+
+    def stopService(self):
+        self.api.close()
+        for session in list(self.smsc.sessions):
+            session.disconnect()
+        self.smsc.stop()
+        return super().stopService()
+
+
+def build_service(smsc: Smsc, reactor, listen: str, control: str | None) -> SimulatorService:
+    smpp_endpoint = endpoints.serverFromString(reactor, listen)
+    control_endpoint = endpoints.serverFromString(reactor, control) if control else None
+    return SimulatorService(smsc, smpp_endpoint, control_endpoint)

@@ -108,7 +108,7 @@ def _receipt(link: str, sm: Sm) -> DeliveryReport:
     error = fields.get("err")
     if error is None:
         network_error = sm.tlv(Tag.NETWORK_ERROR_CODE)
-        if network_error:
+        if network_error and len(network_error) == 3:
             error = str(struct.unpack(">H", network_error[1:3])[0])
     return DeliveryReport(link=link, smsc_id=smsc_id, state=state, error=error)
 

@@ -63,15 +63,18 @@ class InboundHandler(typing.Protocol):
 
 class SmppLink(Service):
     def __init__(self, name: str, endpoint, settings: LinkSettings,
-                 handler: InboundHandler, clock=None, retry_policy=None):
+                 handler: InboundHandler, clock=None,
+                 jitter: Callable[[], float] | None = None):
+        """`jitter` is backoffPolicy's (random by default; tests pass lambda: 0)."""
         self.name = name
         self.endpoint = endpoint
         self.settings = settings
         self.handler = handler
         self._session_settings = settings.session_settings()
         self._clock = clock
-        self._retry_policy = retry_policy or backoffPolicy(
-            initialDelay=settings.reconnect_initial, maxDelay=settings.reconnect_max)
+        backoff = {} if jitter is None else {"jitter": jitter}
+        self._retry_policy = backoffPolicy(initialDelay=settings.reconnect_initial,
+                                           maxDelay=settings.reconnect_max, **backoff)
         self._client: ClientService | None = None
         self._protocol: EsmeProtocol | None = None
         self._listeners: list[Callable[[], None]] = []
@@ -141,11 +144,12 @@ class SmppLink(Service):
 
         def failed(failure):
             # ClientService (Twisted 26) has no transition for the connection closing
-            # while it waits to retry, and raises from connectionLost. The session
-            # closes this connection itself, so stop the proxy telling ClientService.
+            # while it waits to retry, and raises from connectionLost. This connection
+            # is ours to close, so stop the proxy telling ClientService about it.
             if hasattr(proxy, "_lostNotification"):
                 proxy._lostNotification = lambda reason: None
-            log.warning("link %s: %s", self.name, failure.getErrorMessage())
+            proxy.unbind()  # hangs up unless already closed (e.g. stop cancelled the bind)
+            log.warning("link %s: %s", self.name, failure.getErrorMessage() or failure.type)
             return failure
 
         d.addCallbacks(bound, failed)

@@ -11,6 +11,7 @@ from typing import Callable, Protocol as TypingProtocol
 from twisted.internet.defer import Deferred
 from twisted.internet.protocol import Protocol
 
+from gateway.net import set_nodelay
 from gateway.smpp.framing import DEFAULT_MAX_LENGTH, FramingError, split_frames
 from gateway.smpp.pdu import PduError, Sm, Status, decode
 from gateway.smpp.session import EsmeSession, SessionSettings, State
@@ -46,12 +47,7 @@ class EsmeProtocol(Protocol):
     # --- Twisted hooks ------------------------------------------------------------------
 
     def connectionMade(self) -> None:
-        set_no_delay = getattr(self.transport, "setTcpNoDelay", None)
-        if set_no_delay is not None:
-            try:
-                set_no_delay(True)  # request/response PDUs: Nagle costs ~40 ms a round trip
-            except OSError:
-                pass
+        set_nodelay(self.transport)  # request/response PDUs: Nagle costs ~40 ms a trip
         self.session.start()
 
     def dataReceived(self, data: bytes) -> None:

@@ -43,7 +43,9 @@ class Outcome:
     ok: bool
 
 
-def handle(session: Session, sms: IncomingText, service_code: str, registry: Registry = REGISTRY) -> Outcome:
+def handle(
+    session: Session, sms: IncomingText, service_code: str, registry: Registry = REGISTRY
+) -> Outcome:
     """Answer one (reassembled) MO sent to ``service_code`` + an enterprise extension."""
     recipient = (sms.recipient or "").strip()
     if not service_code or not recipient.startswith(service_code):

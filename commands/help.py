@@ -25,7 +25,8 @@ def run(ctx: Context, args: list[str]) -> Reply:
 def _unknown(ctx: Context, word: str) -> Reply:
     suggestion = ctx.registry.suggest(word)
     if suggestion is not None:
-        text = ctx.t("unknown_command_suggest", word=clip_word(word), suggestion=f"{COMMAND.label(ctx.lang)} {suggestion}")
+        proposal = f"{COMMAND.label(ctx.lang)} {suggestion}"
+        text = ctx.t("unknown_command_suggest", word=clip_word(word), suggestion=proposal)
     else:
         text = ctx.t("unknown_command", word=clip_word(word))
     return Reply(text, ok=False)

@@ -72,7 +72,9 @@ def clip_word(word: str, limit: int = 20) -> str:
     return word if len(word) <= limit else word[:limit] + ellipsis_for(word)
 
 
-def join_fitting(head: str, items: list[str], sep: str = ", ", tail: str = "", max_parts: int = MAX_PARTS) -> str:
+def join_fitting(
+    head: str, items: list[str], sep: str = ", ", tail: str = "", max_parts: int = MAX_PARTS
+) -> str:
     """``head`` + as many ``items`` as fit + ``tail``; the rest become '…(+N)'."""
     full = head + sep.join(items) + tail
     if fits(full, max_parts):

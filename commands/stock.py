@@ -25,7 +25,10 @@ def run(ctx: Context, args: list[str]) -> Reply:
         skus = ", ".join(exc.skus)
         return Reply(clip(ctx.t("stock.ambiguous", query=clip_word(exc.query), skus=skus)), ok=False)
     except SiteNotFound as exc:
-        sites = [_site_label(site.code, site.name, ctx.lang) for site in list_sites(ctx.session, ctx.enterprise.id)]
+        sites = [
+            _site_label(site.code, site.name, ctx.lang)
+            for site in list_sites(ctx.session, ctx.enterprise.id)
+        ]
         head = ctx.t("stock.site_not_found", query=clip_word(exc.query))
         return Reply(join_fitting(head, sites), ok=False)
     return Reply(format_stock(result, ctx.lang))
@@ -39,7 +42,9 @@ def format_stock(result: StockResult, lang: str) -> str:
     head = text(key, lang, sku=result.sku, name=name)
     if not result.levels:
         return head + text("stock.no_sites", lang)
-    entries = [f"{_site_label(level.code, level.name, lang)} {level.quantity}" for level in result.levels]
+    entries = [
+        f"{_site_label(level.code, level.name, lang)} {level.quantity}" for level in result.levels
+    ]
     return join_fitting(head, entries)
 
 
@@ -57,6 +62,9 @@ COMMAND = Command(
     synopsis={"zh": "库存 货品 [网点]", "en": "STOCK <item> [site]"},
     usage={
         "zh": "库存 货品 [网点] (或 KC): 按编码、型号或TAC查本网点或指定网点的库存。例: 库存 X100",
-        "en": "STOCK <item> [site] (or KC): stock of an item by SKU, model or TAC at your site or the named one. E.g. STOCK X100 HALL1",
+        "en": (
+            "STOCK <item> [site] (or KC): stock of an item by SKU, model or TAC at your site"
+            " or the named one. E.g. STOCK X100 HALL1"
+        ),
     },
 )

@@ -72,7 +72,9 @@ def seed_demo(session: Session) -> Enterprise:
     return enterprise
 
 
-def _site(session: Session, enterprise: Enterprise, name: str, name_en: str, kind: str, *, code: str) -> Site:
+def _site(
+    session: Session, enterprise: Enterprise, name: str, name_en: str, kind: str, *, code: str
+) -> Site:
     site = session.scalars(
         select(Site).where(Site.enterprise_id == enterprise.id, Site.code == code)
     ).first()

@@ -23,8 +23,10 @@ from sqlalchemy.orm import Session
 
 from erpcore.messaging_models import (
     ADDRESS_LEN,
+    COMMAND_LEN,
     LINK_LEN,
     SMSC_ID_LEN,
+    CommandLog,
     Inbox,
     InboxPart,
     InboxSeenPart,
@@ -35,6 +37,7 @@ log = logging.getLogger(__name__)
 inbox_t = Inbox.__table__
 part_t = InboxPart.__table__
 seen_t = InboxSeenPart.__table__
+log_t = CommandLog.__table__
 
 STORED = "stored"
 DUPLICATE = "duplicate"
@@ -302,20 +305,12 @@ def claim(
 ) -> list[StoredMo]:
     """Take up to `limit` new (or abandoned: lease expired) MOs for processing."""
     lease = as_timedelta(lease)
-    query = (
-        select(inbox_t.c.id)
-        .where(
-            or_(
-                inbox_t.c.state == "new",
-                and_(inbox_t.c.state == "processing", inbox_t.c.lease_until < now),
-            )
-        )
-        .order_by(inbox_t.c.id)
-        .limit(limit)
-    )
-    if skip_locked(session):
-        query = query.with_for_update(skip_locked=True)
-    ids = list(session.execute(query).scalars())
+    # Two queries, each walking an index in claim order, so that with SKIP LOCKED only
+    # the rows returned get locked (one OR query sorts first and locks every match).
+    ids = _claim_ids(session, inbox_t.c.state == "new", limit)
+    if len(ids) < limit:
+        expired = and_(inbox_t.c.state == "processing", inbox_t.c.lease_until < now)
+        ids += _claim_ids(session, expired, limit - len(ids))
     if not ids:
         return []
     session.execute(
@@ -339,6 +334,13 @@ def claim(
     return [StoredMo(**r._asdict()) for r in rows]
 
 
+def _claim_ids(session: Session, condition, limit: int) -> list[int]:
+    query = select(inbox_t.c.id).where(condition).order_by(inbox_t.c.id).limit(limit)
+    if skip_locked(session):
+        query = query.with_for_update(skip_locked=True)
+    return list(session.execute(query).scalars())
+
+
 def mark_done(session: Session, ids: Sequence[int], now: datetime) -> None:
     """The MOs' commands ran and their replies are queued (same transaction)."""
     for chunk in chunks(list(ids)):
@@ -347,6 +349,37 @@ def mark_done(session: Session, ids: Sequence[int], now: datetime) -> None:
             .where(inbox_t.c.id.in_(chunk))
             .values(state="done", done_at=now, lease_until=None)
         )
+
+
+def renew(session: Session, ids: Sequence[int], until: datetime) -> None:
+    """Extend the lease of MOs about to be processed, so that a batch that waited in
+    the pool's queue is not claimed again by another worker meanwhile."""
+    for chunk in chunks(list(ids)):
+        session.execute(update(inbox_t).where(inbox_t.c.id.in_(chunk)).values(lease_until=until))
+
+
+def log_command(
+    session: Session,
+    inbox_id: int,
+    command: str,
+    ok: bool,
+    now: datetime,
+    enterprise_id: int | None = None,
+    user_id: int | None = None,
+) -> None:
+    """Write the business log row; a second row for the same MO is an IntegrityError
+    (exactly-once business effects, enforced by the database)."""
+    session.execute(
+        insert(log_t),
+        [{
+            "inbox_id": inbox_id,
+            "enterprise_id": enterprise_id,
+            "user_id": user_id,
+            "command": clip(command or "", COMMAND_LEN) or "",
+            "ok": bool(ok),
+            "created_at": now,
+        }],
+    )
 
 
 def pending_count(session: Session) -> int:

@@ -53,7 +53,7 @@ class Inbox(Base):
     __tablename__ = "inbox"
     __table_args__ = (
         UniqueConstraint("link", "smsc_id"),  # dedupe; NULL ids never collide
-        Index("ix_inbox_state_lease", "state", "lease_until"),
+        Index("ix_inbox_state_id", "state", "id"),  # claims walk it in id order
     )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
@@ -114,7 +114,7 @@ class Outbox(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at"),
+        Index("ix_outbox_state_next_attempt_at", "state", "next_attempt_at", "id"),
         Index("ix_outbox_smsc_id", "smsc_id"),
     )
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from erpcore.inbox import as_timedelta, chunks, clip, skip_locked
@@ -121,20 +121,12 @@ def claim_due(
     if limit <= 0:
         return []
     lease = as_timedelta(lease)
-    query = (
-        select(outbox_t.c.id)
-        .where(
-            or_(
-                and_(outbox_t.c.state == "queued", outbox_t.c.next_attempt_at <= now),
-                and_(outbox_t.c.state == "sending", outbox_t.c.lease_until < now),
-            )
-        )
-        .order_by(outbox_t.c.id)
-        .limit(limit)
-    )
-    if skip_locked(session):
-        query = query.with_for_update(skip_locked=True)
-    ids = list(session.execute(query).scalars())
+    # Two index-ordered queries so that SKIP LOCKED locks only the rows returned.
+    due = and_(outbox_t.c.state == "queued", outbox_t.c.next_attempt_at <= now)
+    ids = _claim_ids(session, due, (outbox_t.c.next_attempt_at, outbox_t.c.id), limit)
+    if len(ids) < limit:
+        expired = and_(outbox_t.c.state == "sending", outbox_t.c.lease_until < now)
+        ids += _claim_ids(session, expired, (outbox_t.c.id,), limit - len(ids))
     if not ids:
         return []
     session.execute(
@@ -150,6 +142,13 @@ def claim_due(
         .order_by(c.id)
     )
     return [DueSms(**r._asdict()) for r in rows]
+
+
+def _claim_ids(session: Session, condition, order, limit: int) -> list[int]:
+    query = select(outbox_t.c.id).where(condition).order_by(*order).limit(limit)
+    if skip_locked(session):
+        query = query.with_for_update(skip_locked=True)
+    return list(session.execute(query).scalars())
 
 
 def mark_submitted(

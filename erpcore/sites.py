@@ -77,4 +77,5 @@ def get_site(session: Session, enterprise_id: int, query: str) -> Site:
 
 def list_sites(session: Session, enterprise_id: int) -> list[Site]:
     """Every site of the enterprise, in the order they were created."""
-    return list(session.scalars(select(Site).where(Site.enterprise_id == enterprise_id).order_by(Site.id)))
+    statement = select(Site).where(Site.enterprise_id == enterprise_id).order_by(Site.id)
+    return list(session.scalars(statement))

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from erpcore.base import MYSQL_TABLE_OPTIONS, Base
 from erpcore.items import AmbiguousItem, Item, ItemNotFound, find_item
-from erpcore.sites import Site, SiteNotFound, get_site
+from erpcore.sites import Site, SiteNotFound, get_site, list_sites
 
 __all__ = [
     "AmbiguousItem",
@@ -89,9 +89,7 @@ def stock_of(
             raise SiteNotFound(str(default_site_id))
         sites = [site]
     else:
-        sites = list(
-            session.scalars(select(Site).where(Site.enterprise_id == enterprise_id).order_by(Site.id))
-        )
+        sites = list_sites(session, enterprise_id)
     held: dict[int, int] = {}
     if sites:
         rows = session.execute(

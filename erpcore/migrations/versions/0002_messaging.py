@@ -43,7 +43,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_inbox"),
         sa.UniqueConstraint("link", "smsc_id", name="uq_inbox_link_smsc_id"),
     )
-    op.create_index("ix_inbox_state_lease", "inbox", ["state", "lease_until"])
+    op.create_index("ix_inbox_state_id", "inbox", ["state", "id"])
 
     op.create_table(
         "inbox_part",
@@ -100,7 +100,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_outbox"),
         sa.ForeignKeyConstraint(["inbox_id"], ["inbox.id"], name="fk_outbox_inbox_id_inbox"),
     )
-    op.create_index("ix_outbox_state_next_attempt_at", "outbox", ["state", "next_attempt_at"])
+    op.create_index(
+        "ix_outbox_state_next_attempt_at", "outbox", ["state", "next_attempt_at", "id"]
+    )
     op.create_index("ix_outbox_smsc_id", "outbox", ["smsc_id"])
 
     op.create_table(

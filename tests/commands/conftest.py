@@ -1,0 +1,61 @@
+"""The ``send`` fixture: one SMS through commands.handle against the demo enterprise
+(extension 01) and a second enterprise OTHER (extension 02) that reuses the SKU X100
+with its own stock, so leaks between tenants would show."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+
+from erpcore.db import session_scope
+from erpcore.demo import DEMO_SERVICE_CODE, seed_demo
+from erpcore.items import Item
+from erpcore.sites import Site
+from erpcore.stock import StockLevel
+from erpcore.tenants import Enterprise
+from erpcore.users import User
+
+OTHER_USER = "13900000099"  # OTHER's only user; also in test_commands_handle.py
+DEMO_NUMBER = DEMO_SERVICE_CODE + "01"
+
+
+@dataclass(frozen=True)
+class Sms:
+    """Duck-typed like gateway.messages.InboundSms."""
+
+    sender: str
+    recipient: str
+    text: str
+
+
+def seed_other(session) -> None:
+    other = Enterprise(code="OTHER", name="别家公司", name_en="Other Co", extension="02", lang="en")
+    session.add(other)
+    session.flush()
+    site = Site(enterprise_id=other.id, code="OWH", name="外仓", kind="warehouse")
+    x100 = Item(enterprise_id=other.id, sku="X100", name="别家X100", name_en="Other X100", unit_price=Decimal(1))
+    z900 = Item(enterprise_id=other.id, sku="Z900", name="别家Z900", unit_price=Decimal(2))
+    session.add_all([site, x100, z900])
+    session.flush()
+    session.add_all([
+        StockLevel(item_id=x100.id, site_id=site.id, quantity=999),
+        StockLevel(item_id=z900.id, site_id=site.id, quantity=5),
+        User(enterprise_id=other.id, username="o", display_name="O", msisdn=OTHER_USER),
+    ])
+
+
+@pytest.fixture
+def send(sessionmaker):
+    """send(sender, text, recipient=DEMO_NUMBER) -> Outcome, each in its own transaction."""
+    import commands
+
+    with session_scope(sessionmaker) as session:
+        seed_demo(session)
+        seed_other(session)
+
+    def _send(sender: str, text: str, recipient: str = DEMO_NUMBER, service_code: str = DEMO_SERVICE_CODE):
+        with session_scope(sessionmaker) as session:
+            return commands.handle(session, Sms(sender, recipient, text), service_code)
+
+    return _send

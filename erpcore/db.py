@@ -93,3 +93,8 @@ def upgrade(url: str, revision: str = "head") -> None:
             command.upgrade(config, revision)
     finally:
         engine.dispose()
+
+
+def describe(url: str) -> str:
+    """The URL as it is safe to print: the password hidden."""
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,218 @@
+"""Runs the command of every stored MO and queues its reply: the transactional outbox.
+
+Per MO, one savepoint inside the batch's transaction holds the business change (made by
+`commands.handle` through the session), the reply's outbox rows, the command_log row and
+the MO's "done" mark: all of them or none (ARCHITECTURE.md, "Message path", step 3).
+A command that raises is rolled back to its savepoint and the user still gets a short
+"system busy" reply, logged with ok=False, so no MO is ever stuck. An MO that was
+already claimed `max_attempts` times (its batch kept dying) is answered the same way
+without running the command again.
+
+It runs on start-up (resume), when the inbox writer stored new MOs, and on a timer
+(abandoned claims whose lease ran out, long MOs whose parts stopped coming).
+"""
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from datetime import timedelta
+
+from twisted.application.service import Service
+from twisted.internet.task import LoopingCall
+from twisted.python.failure import Failure
+
+from erpcore import inbox, outbox
+from gateway.messages import InboundSms
+from gateway.pipeline.db_worker import DbWorker, clock_now
+
+log = logging.getLogger(__name__)
+
+ERROR_REPLY = "系统繁忙,请稍后再试 / System busy, please try later"
+ERROR_COMMAND = "error"
+#: Replies longer than this are cut before splitting (a split past 255 parts fails).
+MAX_REPLY_CHARS = 4000
+
+
+def default_handle():
+    from commands import handle
+
+    return handle
+
+
+def default_split():
+    from gateway.text import split
+
+    return split
+
+
+class Dispatcher(Service):
+    name = "dispatcher"
+
+    def __init__(
+        self,
+        worker: DbWorker,
+        clock,
+        service_code: str,
+        handle: Callable | None = None,
+        split: Callable | None = None,
+        batch: int = 200,
+        lease: float = 60.0,
+        max_attempts: int = 5,
+        part_timeout: float = 300.0,
+        seen_retention: float = 86400.0,
+        poll_interval: float = 1.0,
+        on_queued: Callable[[], None] | None = None,
+        rng: random.Random | None = None,
+    ):
+        self._worker = worker
+        self._clock = clock
+        self._service_code = service_code
+        self._handle = handle or default_handle()
+        self._split = split or default_split()
+        self._batch = batch
+        self._lease = timedelta(seconds=lease)
+        self._max_attempts = max_attempts
+        self._part_timeout = timedelta(seconds=part_timeout)
+        self._seen_retention = timedelta(seconds=seen_retention)
+        self._poll_interval = poll_interval
+        self.on_queued = on_queued
+        self._ref = (rng or random.Random()).randrange(256)
+        self._running = False
+        self._again = False
+        self._loop: LoopingCall | None = None
+        # metrics
+        self.handled = 0
+        self.command_errors = 0
+        self.given_up = 0
+        self.failed_batches = 0
+        self.expired_long = 0
+
+    # -- service ----------------------------------------------------------------------
+
+    def startService(self) -> None:
+        super().startService()
+        self._loop = LoopingCall(self.tick)
+        self._loop.clock = self._clock
+        self._loop.start(self._poll_interval, now=True)
+
+    def stopService(self):
+        super().stopService()
+        if self._loop is not None and self._loop.running:
+            self._loop.stop()
+
+    def tick(self) -> None:
+        """Periodic: expire stalled long MOs, then look for work (resume, lease expiry)."""
+        now = clock_now(self._clock)
+        d = self._worker.run(
+            inbox.expire_parts, now - self._part_timeout, now - self._seen_retention
+        )
+        d.addCallbacks(self._expired, self._housekeeping_failed)
+
+    def _expired(self, count: int) -> None:
+        self.expired_long += count
+        self.wake()
+
+    def _housekeeping_failed(self, failure) -> None:
+        log.error("expiring long MO parts failed: %s", failure.getErrorMessage())
+        self.wake()
+
+    # -- the claim / dispatch loop ------------------------------------------------------
+
+    def wake(self) -> None:
+        """Look for MOs now (coalesced: at most one pass in flight)."""
+        if self._running:
+            self._again = True
+            return
+        self._running = True
+        self._again = False
+        now = clock_now(self._clock)
+        d = self._worker.run(inbox.claim, self._batch, now, self._lease)
+        d.addCallback(self._dispatch_claimed)
+        d.addBoth(self._pass_done)
+
+    def _dispatch_claimed(self, mos: list[inbox.StoredMo]):
+        if not mos:
+            return 0
+        d = self._worker.run(self.dispatch_batch, mos, clock_now(self._clock))
+        d.addCallback(lambda queued: (len(mos), queued))
+        return d
+
+    def _pass_done(self, result) -> None:
+        self._running = False
+        if isinstance(result, Failure):
+            # The batch rolled back; its MOs are claimed again once their lease runs out.
+            self.failed_batches += 1
+            log.error("dispatch pass failed: %s", result.getErrorMessage())
+            return
+        claimed, queued = result if isinstance(result, tuple) else (0, 0)
+        if queued and self.on_queued is not None:
+            self.on_queued()
+        if claimed >= self._batch or self._again:
+            self.wake()
+
+    # -- in the db thread ---------------------------------------------------------------
+
+    def dispatch_batch(self, session, mos: list[inbox.StoredMo], now) -> int:
+        """Handle each MO in its own savepoint; returns how many outbox parts were queued."""
+        inbox.renew(session, [mo.id for mo in mos], now + self._lease)
+        queued = 0
+        for mo in mos:
+            queued += self._dispatch_one(session, mo, now)
+        return queued
+
+    def _dispatch_one(self, session, mo: inbox.StoredMo, now) -> int:
+        if mo.attempts <= self._max_attempts:
+            try:
+                with session.begin_nested():
+                    sms = InboundSms(
+                        link=mo.link, sender=mo.sender, recipient=mo.recipient,
+                        text=mo.text, smsc_id=mo.smsc_id,
+                    )
+                    result = self._handle(session, sms, self._service_code)
+                    queued = self._finish(
+                        session, mo, now, result.reply, result.command, result.ok,
+                        result.enterprise_id, result.user_id,
+                    )
+                self.handled += 1
+                return queued
+            except Exception:
+                self.command_errors += 1
+                log.exception("command for MO %s from %s failed; answering 'busy'",
+                              mo.id, mo.sender)
+        else:
+            self.given_up += 1
+            log.error("MO %s claimed %d times; answering 'busy' without running it",
+                      mo.id, mo.attempts)
+        try:
+            with session.begin_nested():
+                return self._finish(session, mo, now, ERROR_REPLY, ERROR_COMMAND, False)
+        except Exception:
+            # Typically: another process already logged it (unique command_log.inbox_id).
+            log.exception("could not answer MO %s; it is retried after its lease", mo.id)
+            return 0
+
+    def _finish(self, session, mo, now, reply, command, ok, enterprise_id=None, user_id=None):
+        parts = self.reply_parts(mo, reply) if reply else []
+        outbox.enqueue(session, parts, now)
+        inbox.log_command(session, mo.id, command or "", bool(ok), now, enterprise_id, user_id)
+        inbox.mark_done(session, [mo.id], now)
+        return len(parts)
+
+    def reply_parts(self, mo: inbox.StoredMo, reply: str) -> list[outbox.OutboxPart]:
+        """The reply as outbox parts, from the address the MO was sent to."""
+        try:
+            coding, texts = self._split(reply[:MAX_REPLY_CHARS])
+        except ValueError:
+            log.exception("reply to MO %s cannot be split; sending the 'busy' text", mo.id)
+            coding, texts = self._split(ERROR_REPLY)
+        common = dict(sender=mo.recipient, recipient=mo.sender, coding=coding,
+                      inbox_id=mo.id, link=mo.link)
+        if len(texts) == 1:
+            return [outbox.OutboxPart(text=texts[0], **common)]
+        self._ref = (self._ref + 1) % 256
+        return [
+            outbox.OutboxPart(text=text, concat_ref=self._ref, concat_total=len(texts),
+                              concat_number=number, **common)
+            for number, text in enumerate(texts, start=1)
+        ]

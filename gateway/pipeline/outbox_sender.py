@@ -1,0 +1,249 @@
+"""Submits queued replies through the links as their windows allow; records the outcome.
+
+It claims only as many due rows as the bound links have free window slots, wakes when a
+link says it is ready (bound, or a slot freed) and on a timer (retries that became due,
+rows whose claim lease ran out after a crash: at-least-once toward the SMS centre).
+Outcomes (message id, retry with exponential backoff, final failure) are written in
+batches: while one write is in flight the next ones collect.
+"""
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Sequence
+from datetime import timedelta
+
+from twisted.application.service import Service
+from twisted.internet.defer import fail, succeed
+from twisted.internet.task import LoopingCall
+
+from erpcore import outbox
+from gateway.messages import ConcatInfo, OutboundSms
+from gateway.pipeline.db_worker import DbWorker, clock_now
+
+log = logging.getLogger(__name__)
+
+
+def record_outcomes(session, submitted, retries, failures, now) -> int:
+    """One transaction for a batch of submit outcomes; returns receipts matched late."""
+    for outbox_id, at, error in retries:
+        outbox.mark_retry(session, outbox_id, at, error)
+    for outbox_id, error in failures:
+        outbox.mark_failed(session, outbox_id, error)
+    return outbox.mark_submitted(session, submitted, now)
+
+
+def housekeeping(session, now, orphan_older_than) -> int:
+    """Match receipts that raced their submit record; forget very old orphans."""
+    matched = outbox.rematch_orphans(session, now)
+    outbox.prune_orphans(session, orphan_older_than)
+    return matched
+
+
+def backoff(attempts: int, initial: float, maximum: float) -> float:
+    """Seconds before the next try after `attempts` tries: initial, 2x, 4x ... capped."""
+    return min(maximum, initial * 2 ** max(0, attempts - 1))
+
+
+def to_outbound(row: outbox.DueSms) -> OutboundSms:
+    concat = None
+    if row.concat_total and row.concat_total > 1:
+        concat = ConcatInfo(row.concat_ref or 0, row.concat_total, row.concat_number or 1)
+    return OutboundSms(
+        outbox_id=row.id, sender=row.sender, recipient=row.recipient, text=row.text,
+        coding=row.coding, concat=concat,
+    )
+
+
+class OutboxSender(Service):
+    name = "outbox-sender"
+
+    def __init__(
+        self,
+        worker: DbWorker,
+        clock,
+        links: Sequence = (),
+        batch: int = 200,
+        lease: float = 60.0,
+        max_attempts: int = 8,
+        retry_initial: float = 1.0,
+        retry_max: float = 300.0,
+        poll_interval: float = 1.0,
+        housekeeping_interval: float = 30.0,
+        orphan_retention: float = 86400.0,
+    ):
+        self._worker = worker
+        self._clock = clock
+        self.links: list = []
+        self._batch = batch
+        self._lease = timedelta(seconds=lease)
+        self._max_attempts = max_attempts
+        self._retry_initial = retry_initial
+        self._retry_max = retry_max
+        self._poll_interval = poll_interval
+        self._housekeeping_interval = housekeeping_interval
+        self._orphan_retention = timedelta(seconds=orphan_retention)
+        self._held: deque[outbox.DueSms] = deque()
+        self._in_flight: set[int] = set()  # outbox ids submitted, answer pending
+        self._claiming = False
+        self._submitted: list[tuple[int, str]] = []
+        self._retries: list[tuple[int, object, str]] = []
+        self._failures: list[tuple[int, str]] = []
+        self._recording = None  # Deferred of the outcome write in flight
+        self._loops: list[LoopingCall] = []
+        # metrics
+        self.claimed = 0
+        self.submitted = 0
+        self.retried = 0
+        self.failed = 0
+        self.late_receipts = 0
+        for link in links:
+            self.add_link(link)
+
+    def add_link(self, link) -> None:
+        self.links.append(link)
+        link.add_ready_listener(self.wake)
+
+    # -- service ----------------------------------------------------------------------
+
+    def startService(self) -> None:
+        super().startService()
+        for interval, fn in ((self._poll_interval, self.wake),
+                             (self._housekeeping_interval, self._housekeep)):
+            loop = LoopingCall(fn)
+            loop.clock = self._clock
+            loop.start(interval, now=True)
+            self._loops.append(loop)
+
+    def stopService(self):
+        super().stopService()
+        for loop in self._loops:
+            if loop.running:
+                loop.stop()
+        self._loops = []
+        self._held.clear()  # claimed but not submitted: claimed again after the lease
+        self._record()
+        return self._recording if self._recording is not None else succeed(None)
+
+    # -- choosing a link ----------------------------------------------------------------
+
+    def choose_link(self, row: outbox.DueSms):
+        """The link for this row: the one it names if that can take it now, else the
+        first bound link with a free slot; None when no link can take it now.
+        (The seam for per-link routing rules.)"""
+        ready = [link for link in self.links if link.bound and link.capacity() > 0]
+        for link in ready:
+            if link.name == row.link:
+                return link
+        return ready[0] if ready else None
+
+    def capacity(self) -> int:
+        return sum(link.capacity() for link in self.links if link.bound)
+
+    # -- claim and submit -----------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Submit held rows, then claim as many due rows as there are free slots."""
+        self._submit_held()
+        self._record()  # a write that failed earlier is tried again
+        if self._claiming or not self.running:
+            return
+        free = min(self.capacity() - len(self._held), self._batch)
+        if free <= 0:
+            return
+        self._claiming = True
+        d = self._worker.run(outbox.claim_due, clock_now(self._clock), free, self._lease)
+        d.addCallbacks(self._claimed, self._claim_failed, callbackArgs=(free,))
+
+    def _claimed(self, rows: list[outbox.DueSms], asked: int) -> None:
+        self._claiming = False
+        self.claimed += len(rows)
+        # A row still in flight here whose lease ran out (a link slower than the lease)
+        # is not submitted twice by this process; its pending answer settles it.
+        self._held.extend(row for row in rows if row.id not in self._in_flight)
+        self._submit_held()
+        if len(rows) >= asked:
+            self.wake()  # there may be more due rows and more free slots
+
+    def _claim_failed(self, failure) -> None:
+        self._claiming = False
+        log.error("claiming due replies failed: %s", failure.getErrorMessage())
+
+    def _submit_held(self) -> None:
+        while self._held:
+            link = self.choose_link(self._held[0])
+            if link is None:
+                return
+            row = self._held.popleft()
+            self._in_flight.add(row.id)
+            try:
+                d = link.submit(to_outbound(row))
+            except Exception as e:  # a link bug must not stop the queue
+                d = fail(e)
+            d.addCallbacks(self._accepted, self._rejected,
+                           callbackArgs=(row,), errbackArgs=(row,))
+
+    def _accepted(self, smsc_id, row: outbox.DueSms) -> None:
+        self._in_flight.discard(row.id)
+        self.submitted += 1
+        self._submitted.append((row.id, str(smsc_id)))
+        self._record()
+
+    def _rejected(self, failure, row: outbox.DueSms) -> None:
+        self._in_flight.discard(row.id)
+        error = failure.value
+        transient = getattr(error, "transient", None)
+        if transient is None:  # not SubmitRejected/LinkDown: unexpected, retry with care
+            log.error("submit of outbox %s raised %r", row.id, error)
+            transient = True
+        reason = f"{type(error).__name__}: {error}"
+        if transient and row.attempts < self._max_attempts:
+            delay = backoff(row.attempts, self._retry_initial, self._retry_max)
+            at = clock_now(self._clock) + timedelta(seconds=delay)
+            self.retried += 1
+            self._retries.append((row.id, at, reason))
+        else:
+            self.failed += 1
+            log.warning("outbox %s to %s failed after %d attempts: %s",
+                        row.id, row.recipient, row.attempts, reason)
+            self._failures.append((row.id, reason))
+        self._record()
+
+    # -- recording outcomes (group commit) ---------------------------------------------
+
+    def _record(self) -> None:
+        if self._recording is not None or not (self._submitted or self._retries or self._failures):
+            return
+        batch = (self._submitted, self._retries, self._failures)
+        self._submitted, self._retries, self._failures = [], [], []
+        d = self._worker.run(record_outcomes, *batch, clock_now(self._clock))
+        self._recording = d
+        d.addCallbacks(self._recorded, self._record_failed, errbackArgs=(batch,))
+
+    def _recorded(self, late_receipts: int) -> None:
+        self._recording = None
+        self.late_receipts += late_receipts
+        self._record()
+
+    def _record_failed(self, failure, batch) -> None:
+        # Keep the outcomes and write them with the next batch (or on the next tick):
+        # losing a message id would make the row be sent again after its lease.
+        self._recording = None
+        log.error("recording submit outcomes failed, keeping them: %s",
+                  failure.getErrorMessage())
+        submitted, retries, failures = batch
+        self._submitted[:0] = submitted
+        self._retries[:0] = retries
+        self._failures[:0] = failures
+
+    def _housekeep(self) -> None:
+        now = clock_now(self._clock)
+        self._record()  # retries a failed outcome write
+        d = self._worker.run(housekeeping, now, now - self._orphan_retention)
+        d.addCallbacks(self._housekept, self._housekeeping_failed)
+
+    def _housekept(self, matched: int) -> None:
+        self.late_receipts += matched
+
+    def _housekeeping_failed(self, failure) -> None:
+        log.error("receipt housekeeping failed: %s", failure.getErrorMessage())

@@ -9,7 +9,7 @@ from twisted.internet import task
 from gateway.smpp.pdu import MERP_MO_ID_TAG, Bind, CommandId, Empty, Pdu, Status, Tag, encode
 from gateway.text.receipts import parse_receipt
 from gateway.text.udh import parse_udh
-from sim_fakes import FakeEsme, make_smsc
+from sim.testing import FakeEsme, make_smsc
 
 
 def test_bind_with_the_configured_credentials_succeeds_for_every_mode():

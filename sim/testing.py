@@ -1,4 +1,8 @@
-"""Test doubles for the simulator tests: an ESME on a StringTransport."""
+"""Test doubles around the simulator: an ESME speaking to an Smsc over a StringTransport.
+
+In the package (not under tests/) so that any test suite can drive the simulated SMSC
+without sockets.
+"""
 from __future__ import annotations
 
 from twisted.internet import task

@@ -122,3 +122,33 @@ def _user(
                 msisdn=msisdn, lang=lang, role=role, site_id=site.id if site else None,
             )
         )
+
+
+LOAD_FIRST_MSISDN = "13900000000"
+
+
+def seed_load_users(session: Session, count: int, first_msisdn: str = LOAD_FIRST_MSISDN) -> int:
+    """Bind `count` handsets (first_msisdn, +1, ...) to the demo enterprise as clerks at
+    HALL1, as `merp sim load` numbers its handsets; returns how many were added."""
+    enterprise = seed_demo(session)
+    hall = session.scalars(
+        select(Site).where(Site.enterprise_id == enterprise.id, Site.code == "HALL1")
+    ).one()
+    have = set(
+        session.scalars(
+            select(User.msisdn).where(User.enterprise_id == enterprise.id, User.username.like("load%"))
+        )
+    )
+    base = int(first_msisdn)
+    rows = [
+        {
+            "enterprise_id": enterprise.id, "username": f"load{i:06d}", "display_name": f"Load {i}",
+            "msisdn": str(base + i), "lang": "en" if i % 2 else "zh", "role": "clerk",
+            "site_id": hall.id,
+        }
+        for i in range(count)
+        if str(base + i) not in have
+    ]
+    if rows:
+        session.execute(User.__table__.insert(), rows)
+    return len(rows)

@@ -63,9 +63,12 @@ def cmd_db_seed_demo(args: argparse.Namespace) -> int:
     try:
         with db.session_scope(db.make_sessionmaker(engine)) as session:
             demo.seed_demo(session)
+            added = demo.seed_load_users(session, args.load_phones) if args.load_phones else 0
     finally:
         engine.dispose()
     print(f"demo enterprise seeded in {db.describe(url)}")
+    if args.load_phones:
+        print(f"{added} load handsets bound from {demo.LOAD_FIRST_MSISDN} (as `merp sim load` numbers them)")
     return 0
 
 
@@ -118,6 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(func=cmd_db_upgrade)
     seed = dbsub.add_parser("seed-demo", help="migrate, then add the demo enterprise (idempotent)")
     _add_db_url(seed)
+    seed.add_argument("--load-phones", type=int, default=0, metavar="M",
+                      help="also bind M handsets from 13900000000 as users, for `merp sim load`")
     seed.set_defaults(func=cmd_db_seed_demo)
 
     cfg = sub.add_parser("config", help="configuration helpers")

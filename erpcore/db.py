@@ -81,8 +81,9 @@ def alembic_config(url: str):
     return config
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the database at ``url`` to ``revision`` (the newest schema by default)."""
+def upgrade(url: str, revision: str = "heads") -> None:
+    """Bring the database at ``url`` to ``revision`` (the newest schema by default; "heads"
+    so that branches developed side by side apply before they are merged)."""
     from alembic import command
 
     config = alembic_config(url)

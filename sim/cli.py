@@ -14,6 +14,7 @@ DEFAULT_LISTEN = "tcp:2775"
 DEFAULT_CONTROL = "tcp:8025:interface=127.0.0.1"
 DEFAULT_CONTROL_URL = "http://127.0.0.1:8025"
 DEFAULT_SERVICE_NUMBER = "106571234501"
+DEFAULT_CMPP_LISTEN = "tcp:7890"
 
 
 def _outcomes(text: str) -> dict:
@@ -48,6 +49,13 @@ def _add_smsc_arguments(parser: argparse.ArgumentParser) -> None:
                         help="deliver_sm in flight toward one ESME (default: %(default)s)")
     parser.add_argument("--ids", choices=("hex", "dec"), default="hex", help="message id style")
     parser.add_argument("--seed", type=int, default=None, help="random seed (outcomes, failures, ids)")
+    cmpp = parser.add_argument_group("ISMG (CMPP 2.0/3.0) beside the SMSC, same handsets")
+    cmpp.add_argument("--cmpp-listen", default=DEFAULT_CMPP_LISTEN,
+                      help="CMPP endpoint of the simulated ISMG, or '' for none (default: %(default)s)")
+    cmpp.add_argument("--sp-id", default="901234", help="SP id a CMPP client must connect with")
+    cmpp.add_argument("--shared-secret", default="secret", help="shared secret of that SP")
+    cmpp.add_argument("--cmpp-window", type=int, default=16,
+                      help="unanswered SUBMITs per connection before Result 8 (default: %(default)s)")
 
 
 def smsc_options(**overrides) -> argparse.Namespace:
@@ -55,6 +63,7 @@ def smsc_options(**overrides) -> argparse.Namespace:
     parser = argparse.ArgumentParser(add_help=False)
     _add_smsc_arguments(parser)
     options = parser.parse_args([])
+    options.cmpp_listen = ""  # built in code: the ISMG only when asked for (no fixed port)
     for name, value in overrides.items():
         if not hasattr(options, name):
             raise TypeError(f"unknown simulator option {name!r}")
@@ -79,17 +88,38 @@ def build_smsc(options, clock):
     return Smsc(clock, settings)
 
 
-def build_smsc_service(options, reactor=None):
-    """An SMSC + control API MultiService (`sim.service.SimulatorService`) from options.
+def build_ismg(options, clock, phonebook):
+    """The simulated ISMG, sharing the SMSC's handsets and its receipt/outcome options."""
+    from sim.ismg import Ismg, IsmgSettings
 
-    After startService: `.smpp_port()`, `.control_url()`, `.smsc` (the live state).
+    settings = IsmgSettings(
+        sp_id=options.sp_id,
+        shared_secret=options.shared_secret,
+        submit_window=options.cmpp_window,
+        receipt_delay=options.receipt_delay,
+        outcomes=dict(options.outcomes),
+        throttle_rate=options.throttle_rate,
+        fail_rate=options.fail_rate,
+        window=options.window,
+        seed=options.seed,
+    )
+    return Ismg(clock, settings, phonebook)
+
+
+def build_smsc_service(options, reactor=None):
+    """An SMSC + control API (+ ISMG when cmpp_listen) MultiService from options.
+
+    After startService: `.smpp_port()`, `.cmpp_port()`, `.control_url()`, `.smsc` and
+    `.ismg` (the live states; `.ismg` is None without cmpp_listen).
     """
     if reactor is None:
         from twisted.internet import reactor
     from sim.service import build_service
 
     smsc = build_smsc(options, reactor)
-    return build_service(smsc, reactor, options.listen, options.control or None)
+    cmpp_listen = getattr(options, "cmpp_listen", "") or None
+    ismg = build_ismg(options, reactor, smsc.phonebook) if cmpp_listen else None
+    return build_service(smsc, reactor, options.listen, options.control or None, ismg, cmpp_listen)
 
 
 # -- merp sim smsc ---------------------------------------------------------------------------
@@ -104,8 +134,10 @@ def cmd_smsc(args: argparse.Namespace) -> int:
         reactor.addSystemEventTrigger("before", "shutdown", service.stopService)
 
         def ready(_):
+            cmpp = (f"CMPP on port {service.cmpp_port()} (sp_id {args.sp_id!r}), "
+                    if service.cmpp_port() else "")
             print(f"SMSC simulator: SMPP on port {service.smpp_port()} (system_id {args.system_id!r}), "
-                  f"control API {service.control_url() or 'off'}. Ctrl-C stops it.", flush=True)
+                  f"{cmpp}control API {service.control_url() or 'off'}. Ctrl-C stops it.", flush=True)
 
         service.when_listening().addCallback(ready)
         return defer.Deferred()  # runs until Ctrl-C
@@ -139,19 +171,29 @@ def cmd_load(args: argparse.Namespace) -> int:
 
     @defer.inlineCallbacks
     def main(reactor):
+        if args.protocol == "smpp":
+            args.cmpp_listen = ""  # one centre for the gateway to find
+        elif not args.cmpp_listen:
+            print("merp sim load: --protocol cmpp needs --cmpp-listen", file=sys.stderr)
+            result["status"] = 2
+            return
         service = build_smsc_service(args, reactor)
         service.startService()
         try:
             yield service.when_listening()
-            print(f"load: SMSC on port {service.smpp_port()}, waiting up to {args.wait_bind:g} s "
-                  f"for a gateway to bind as {args.system_id!r}...", flush=True)
+            centre = service.smsc if args.protocol == "smpp" else service.ismg
+            where = (f"SMSC on port {service.smpp_port()}" if args.protocol == "smpp"
+                     else f"ISMG on port {service.cmpp_port()}")
+            who = args.system_id if args.protocol == "smpp" else args.sp_id
+            print(f"load: {where}, waiting up to {args.wait_bind:g} s "
+                  f"for a gateway to bind as {who!r}...", flush=True)
             try:
-                yield wait_for_bind(service.smsc, reactor, args.wait_bind)
+                yield wait_for_bind(centre, reactor, args.wait_bind)
             except TimeoutError as exc:
                 print(f"load: {exc}", file=sys.stderr)
                 result["status"] = 2
                 return
-            runner = LoadRunner(service.smsc, reactor, args.count, args.phones, commands,
+            runner = LoadRunner(centre, reactor, args.count, args.phones, commands,
                                 rate=args.rate, timeout=args.timeout, to=args.to, seed=args.seed)
             print(f"load: {args.count} commands from {args.phones} handsets"
                   f"{f' at {args.rate:g}/s' if args.rate else ''}...", flush=True)
@@ -189,6 +231,8 @@ def add_sim_commands(subparsers) -> None:
 
     load = subparsers.add_parser("load", help="start an SMSC, wait for a gateway, run a load and report")
     _add_smsc_arguments(load)
+    load.add_argument("--protocol", choices=("smpp", "cmpp2", "cmpp3"), default="smpp",
+                      help="the gateway connects by SMPP (to the SMSC) or CMPP (to the ISMG)")
     load.add_argument("--count", type=int, default=1000, help="commands to send (default: %(default)s)")
     load.add_argument("--phones", type=int, default=50, help="handsets (default: %(default)s)")
     load.add_argument("--rate", type=float, default=0.0,

@@ -11,6 +11,7 @@ from twisted.internet import defer, endpoints
 from twisted.logger import Logger
 
 from sim.control import ControlApi, control_site
+from sim.ismg_session import IsmgFactory
 from sim.smsc import Smsc
 from sim.smsc_session import SmscFactory
 
@@ -62,11 +63,17 @@ class ListeningService(Service):
 class SimulatorService(MultiService):
     """An SMSC with its SMPP listener and control API; `smsc` is the live state."""
 
-    def __init__(self, smsc: Smsc, smpp_endpoint, control_endpoint=None):
+    def __init__(self, smsc: Smsc, smpp_endpoint, control_endpoint=None, ismg=None,
+                 cmpp_endpoint=None):
         super().__init__()
         self.smsc = smsc
         self.smpp = ListeningService(smpp_endpoint, SmscFactory(smsc))
         self.smpp.setServiceParent(self)
+        self.ismg = ismg  # the CMPP side (sim.ismg.Ismg), same handsets, when wanted
+        self.cmpp = None
+        if ismg is not None and cmpp_endpoint is not None:
+            self.cmpp = ListeningService(cmpp_endpoint, IsmgFactory(ismg))
+            self.cmpp.setServiceParent(self)
         self.api = ControlApi(smsc)
         self.control = None
         if control_endpoint is not None:
@@ -77,6 +84,10 @@ class SimulatorService(MultiService):
         """The SMPP port bound (known once started; TCP binds at once)."""
         return self.smpp.port.getHost().port
 
+    def cmpp_port(self) -> int | None:
+        """The CMPP (ISMG) port bound, or None when the ISMG is off."""
+        return self.cmpp.port.getHost().port if self.cmpp is not None and self.cmpp.port else None
+
     def control_url(self) -> str | None:
         if self.control is None or self.control.port is None:
             return None
@@ -86,6 +97,8 @@ class SimulatorService(MultiService):
 
     def when_listening(self) -> defer.Deferred:
         waits = [self.smpp.when_listening()]
+        if self.cmpp is not None:
+            waits.append(self.cmpp.when_listening())
         if self.control is not None:
             waits.append(self.control.when_listening())
         return defer.gatherResults(waits, consumeErrors=True).addCallback(lambda _: self)
@@ -95,10 +108,16 @@ class SimulatorService(MultiService):
         for session in list(self.smsc.sessions):
             session.disconnect()
         self.smsc.stop()
+        if self.ismg is not None:
+            for session in list(self.ismg.sessions):
+                session.disconnect()
+            self.ismg.stop()
         return super().stopService()
 
 
-def build_service(smsc: Smsc, reactor, listen: str, control: str | None) -> SimulatorService:
+def build_service(smsc: Smsc, reactor, listen: str, control: str | None, ismg=None,
+                  cmpp_listen: str | None = None) -> SimulatorService:
     smpp_endpoint = endpoints.serverFromString(reactor, listen)
     control_endpoint = endpoints.serverFromString(reactor, control) if control else None
-    return SimulatorService(smsc, smpp_endpoint, control_endpoint)
+    cmpp_endpoint = endpoints.serverFromString(reactor, cmpp_listen) if cmpp_listen else None
+    return SimulatorService(smsc, smpp_endpoint, control_endpoint, ismg, cmpp_endpoint)

@@ -17,7 +17,7 @@ from typing import Callable
 
 from gateway.messages import ConcatInfo
 from gateway.smpp.pdu import Sm, Status, Tag, Tlv, MERP_MO_ID_TAG
-from gateway.text.coding import choose_coding, decode, encode, split
+from gateway.text.coding import decode, encode, split
 from gateway.text.reassembly import Reassembler
 from gateway.text.udh import UdhError, concat_udh, parse_udh
 from gateway.text.receipts import format_receipt
@@ -374,10 +374,7 @@ def _concat_of(sm: Sm):
 
 
 def _tlv_value(sm: Sm, tag) -> bytes | None:
-    found = sm.tlv(tag)
-    if found is None:
-        return None
-    return bytes(found)
+    return sm.tlv(tag)
 
 
 def _utc(seconds: float) -> datetime:

@@ -189,6 +189,7 @@ def live():
     pytest_twisted.blockon(defer.maybeDeferred(service.stopService))
 
 
+@pytest.mark.filterwarnings("ignore:Using readBody:DeprecationWarning")
 @pytest_twisted.inlineCallbacks
 def test_over_http_an_mo_reaches_a_bound_esme_and_a_reply_ends_a_long_poll(live):
     yield live.when_listening()

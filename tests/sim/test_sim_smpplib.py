@@ -81,3 +81,54 @@ def test_smpplib_bind_with_a_wrong_password_is_refused(live):
     yield live.when_listening()
     status = yield threads.deferToThread(wrong_password, live.smpp_port())
     assert status == smpplib.consts.SMPP_ESME_RINVPASWD
+
+
+class Crash(Exception):
+    """Stands for the gateway process dying in the middle of a deliver_sm."""
+
+
+def receive_mos(port, crash_after=None):
+    """Bind with smpplib and take MOs (acking each) until the SMSC hangs up, or crash
+    (close the socket without acking) when `crash_after` MOs have been taken."""
+    client = smpplib.client.Client("127.0.0.1", port, timeout=10, allow_unknown_opt_params=True)
+    texts = []
+
+    def got(pdu, **kw):
+        if len(texts) == crash_after:
+            raise Crash()
+        texts.append(pdu.short_message.decode())
+
+    client.set_message_received_handler(got)
+    client.connect()
+    try:
+        client.bind_transceiver(system_id="merp", password="secret")
+        while True:
+            client.read_once()
+    except (Crash, smpplib.exceptions.ConnectionError):
+        pass
+    finally:
+        client.disconnect()  # no unbind: the socket just closes
+    return texts
+
+
+@pytest_twisted.inlineCallbacks
+def test_mos_in_flight_when_the_esme_dies_are_all_delivered_to_the_next_bind(live):
+    """The first ESME dies with MOs in its window (and, closing with unread data, its
+    last acks may be lost on the wire): every MO still reaches the next bind and is
+    acknowledged; some twice, which the gateway deduplicates by the MO id."""
+    yield live.when_listening()
+    sent = [f"STOCK X{n}" for n in range(25)]
+    for text in sent:
+        live.smsc.queue_mo("13800000009", None, text)
+    first = yield threads.deferToThread(receive_mos, live.smpp_port(), crash_after=7)
+    assert len(first) == 7
+
+    def all_acked(mo):
+        if live.smsc.counters["mos_acked"] == len(sent):
+            for session in list(live.smsc.sessions):
+                session.disconnect()  # ends the second client's read loop
+
+    live.smsc.mo_listeners.append(all_acked)
+    second = yield threads.deferToThread(receive_mos, live.smpp_port())
+    assert set(first) | set(second) == set(sent)
+    assert live.smsc.status()["mos_unacked"] == 0 and live.smsc.status()["queued"] == 0

@@ -6,7 +6,7 @@ import struct
 
 from twisted.internet import task
 
-from gateway.smpp.pdu import MERP_MO_ID_TAG, Bind, CommandId, Empty, Pdu, Status, Tag, encode
+from gateway.smpp.pdu import MERP_MO_ID_TAG, Bind, CommandId, Empty, Pdu, Status, Tag, Tlv, encode
 from gateway.text.receipts import parse_receipt
 from gateway.text.udh import parse_udh
 from sim.testing import FakeEsme, make_smsc
@@ -313,3 +313,43 @@ def test_bytes_fed_one_at_a_time_make_the_same_conversation():
         esme.send_raw(bytes([byte]))
     (resp,) = esme.received()
     assert resp.status == Status.ESME_ROK
+
+
+def test_submitted_parts_joined_by_a_udh_reach_the_handset_as_one_message():
+    smsc = make_smsc()
+    esme = FakeEsme(smsc)
+    esme.bind()
+    udh = bytes.fromhex("0500037F0201")
+    esme.submit(udh + "第一部分".encode("utf-16-be"), esm_class=0x40, data_coding=8, registered_delivery=0)
+    assert smsc.phonebook.get("13800000001").inbox == []
+    udh2 = bytes.fromhex("0500037F0202")
+    esme.submit(udh2 + "第二".encode("utf-16-be"), esm_class=0x40, data_coding=8, registered_delivery=0)
+    (message,) = smsc.phonebook.get("13800000001").inbox
+    assert message.text == "第一部分第二"
+
+
+def test_submitted_parts_joined_by_sar_tlvs_reach_the_handset_as_one_message():
+    smsc = make_smsc()
+    esme = FakeEsme(smsc)
+    esme.bind()
+    for number, text in ((2, b" world"), (1, b"hello")):
+        tlvs = (Tlv(Tag.SAR_MSG_REF_NUM, b"\x01\x02"), Tlv(Tag.SAR_TOTAL_SEGMENTS, b"\x02"),
+                Tlv(Tag.SAR_SEGMENT_SEQNUM, bytes([number])))
+        esme.submit(text, registered_delivery=0, tlvs=tlvs)
+    assert [m.text for m in smsc.phonebook.get("13800000001").inbox] == ["hello world"]
+
+
+def test_a_receipt_refused_by_the_esme_is_redelivered():
+    clock = task.Clock()
+    smsc = make_smsc(clock, receipt_delay=0, retry_delay=1)
+    esme = FakeEsme(smsc)
+    esme.bind()
+    esme.submit()
+    clock.advance(0)
+    (first,) = esme.received()
+    esme.ack(first, Status.ESME_RTHROTTLED)
+    clock.advance(1)
+    (second,) = esme.received()
+    assert second.body.tlv(Tag.RECEIPTED_MESSAGE_ID) == first.body.tlv(Tag.RECEIPTED_MESSAGE_ID)
+    esme.ack(second)
+    assert smsc.counters["receipts_acked"] == 1

@@ -69,8 +69,10 @@ class PhoneConsole:
     """One handset at the terminal: `run(lines)` until /quit or end of input."""
 
     def __init__(self, msisdn: str, control_url: str, to: str | None, out,
-                 poll_wait: float = 20.0, retry_delay: float = 2.0, client: ControlClient | None = None):
+                 poll_wait: float = 20.0, retry_delay: float = 2.0, client: ControlClient | None = None,
+                 linger: float = 0.0):
         self.msisdn = msisdn
+        self.linger = linger  # at end of piped input: wait this long for outstanding replies
         self.to = to
         self.control_url = control_url
         self.out = out
@@ -80,6 +82,9 @@ class PhoneConsole:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._last = 0
+        self._sent = 0
+        self._received = 0
+        self._replies = threading.Condition(self._lock)
         self.poller: threading.Thread | None = None
 
     def say(self, text: str) -> None:
@@ -106,10 +111,17 @@ class PhoneConsole:
                 if text.lower() in QUIT_WORDS:
                     break
                 self._send(text)
+            else:
+                self._await_replies()
         finally:
             self._stop.set()
         self.say("bye")
         return 0
+
+    def _await_replies(self) -> None:
+        """Scripted use (input piped in): do not hang up before the answers arrive."""
+        with self._replies:
+            self._replies.wait_for(lambda: self._received >= self._sent, timeout=self.linger)
 
     def _send(self, text: str) -> None:
         try:
@@ -118,6 +130,8 @@ class PhoneConsole:
             self.say(f"!! not sent: {exc}")
             return
         parts = answer.get("parts", 1)
+        with self._lock:
+            self._sent += 1
         self.say(f">> sent (id {answer.get('id')}{f', {parts} parts' if parts > 1 else ''})")
 
     def _poll(self) -> None:
@@ -139,11 +153,15 @@ class PhoneConsole:
             for message in answer.get("messages", []):
                 self.say(f"<< {message['from']}: {message['text']}")
                 self._last = max(self._last, message["seq"])
+                with self._replies:
+                    self._received += 1
+                    self._replies.notify_all()
 
 
 def run_phone(msisdn: str, control_url: str, to: str | None, stdin, stdout) -> int:
     """The `merp sim phone` command body."""
-    console = PhoneConsole(msisdn, control_url, to, stdout)
+    interactive = hasattr(stdin, "isatty") and stdin.isatty()
+    console = PhoneConsole(msisdn, control_url, to, stdout, linger=0.0 if interactive else 15.0)
     try:
         return console.run(stdin)
     except KeyboardInterrupt:

@@ -92,3 +92,26 @@ def test_a_simulator_that_is_not_running_gets_a_clear_message():
     assert console.run(iter(["HELP\n"])) == 2
     assert "no answer from the simulator" in out.getvalue()
     assert "merp sim smsc" in out.getvalue()
+
+
+@pytest_twisted.inlineCallbacks
+def test_piped_input_waits_for_the_replies_before_hanging_up(live):
+    """`printf 'STOCK X100\\n' | merp sim phone N` prints the answer, not just 'sent'."""
+    from twisted.internet import reactor
+
+    yield live.when_listening()
+    esme = FakeEsme(live.smsc)
+    esme.bind()
+    screen = Screen(reactor)
+    console = PhoneConsole("13800000001", live.control_url(), "106571234501", screen,
+                           poll_wait=1, linger=10)
+    finished = threads.deferToThread(console.run, iter(["STOCK X100\n"]))  # then end of input
+
+    yield screen.wait_for(">> sent (id ")
+    assert not finished.called, "the console must wait for the reply after end of input"
+    (mo,) = esme.received()
+    esme.ack(mo)
+    esme.submit(b"X100: 42 at WH1", to="13800000001", registered_delivery=0)
+    status = yield finished
+    assert status == 0
+    assert screen.text.index("<< 106571234501: X100: 42 at WH1") < screen.text.index("bye")

@@ -58,7 +58,7 @@ class OutboxSection:
 
 @dataclass(frozen=True)
 class LinkSection:
-    protocol: str = opt("smpp", "smpp (SMPP 3.4)")
+    protocol: str = opt("smpp", "smpp (SMPP 3.4), cmpp2 or cmpp3 (CMPP 2.0 / 3.0, to an ISMG)")
     endpoint: str = opt(
         "tcp:host=127.0.0.1:port=2775", "Twisted client endpoint string of the SMS centre"
     )
@@ -79,6 +79,17 @@ class LinkSection:
     mo_id_tag: int = opt(
         0x1400, "TLV tag in which the SMS centre sends its MO id (deduplication); 0 = none"
     )
+    sp_id: str = opt("901234", "CMPP: the SP's enterprise code (Source_Addr, Msg_src)")
+    shared_secret: str = opt("secret", "CMPP: the secret shared with the ISMG (authenticators)")
+    service_id: str = opt("", "CMPP: Service_Id of our submits (the service code at the ISMG)")
+    src_id: str = opt("", "CMPP: prefix put before a Src_Id that does not already start with it")
+    cmpp_window: int = opt(16, "CMPP: submits in flight at most (the specification's 16)")
+    active_test_interval: float = opt(180.0, "CMPP: seconds of silence before an ACTIVE_TEST")
+    cmpp_response_timeout: float = opt(60.0, "CMPP: seconds to wait for a response (T)")
+    cmpp_retries: int = opt(3, "CMPP: sends of a request before giving up on it (N)")
+    flow_control_backoff: float = opt(
+        1.0, "CMPP: first pause in seconds after Result 8 (flow control), doubled while it lasts"
+    )
 
 
 @dataclass(frozen=True)
@@ -97,6 +108,7 @@ class Config:
 
 _SECTIONS = {"gateway": GatewaySection, "inbox": InboxSection, "outbox": OutboxSection}
 LINK_PREFIX = "link:"
+PROTOCOLS = ("smpp", "cmpp2", "cmpp3")
 
 
 def _coerce(section: str, name: str, raw: str, kind: type) -> Any:
@@ -147,8 +159,9 @@ def parse(text: str, source: str = "<string>") -> Config:
                 + ", ".join([*_SECTIONS, "link:NAME"])
             )
     for link, section in links.items():
-        if section.protocol != "smpp":
-            raise ConfigError(f"[link:{link}] protocol {section.protocol!r} is not supported: smpp")
+        if section.protocol not in PROTOCOLS:
+            raise ConfigError(f"[link:{link}] protocol {section.protocol!r} is not supported: "
+                              + ", ".join(PROTOCOLS))
     return Config(links=links, **sections)
 
 

@@ -8,6 +8,8 @@ from twisted.internet.endpoints import clientFromString
 from erpcore import db
 from gateway.config import Config, LinkSection
 from gateway.pipeline.service import PipelineService, PipelineSettings
+from gateway.cmpp.link import CmppLink, CmppLinkSettings
+from gateway.cmpp.pdu import Version
 from gateway.smpp.link import LinkSettings, SmppLink
 
 
@@ -15,6 +17,27 @@ def link_settings(section: LinkSection) -> LinkSettings:
     """The SMPP link's own settings, taken by name from its config section."""
     names = LinkSettings.__dataclass_fields__.keys()
     return LinkSettings(**{n: getattr(section, n) for n in names if hasattr(section, n)})
+
+
+def cmpp_link_settings(section: LinkSection) -> CmppLinkSettings:
+    """The CMPP link's settings from its config section (protocol cmpp2 or cmpp3)."""
+    return CmppLinkSettings(
+        version=Version.V20 if section.protocol == "cmpp2" else Version.V30,
+        sp_id=section.sp_id, shared_secret=section.shared_secret,
+        service_id=section.service_id, src_id=section.src_id, window=section.cmpp_window,
+        rate=section.rate, active_test_interval=section.active_test_interval,
+        response_timeout=section.cmpp_response_timeout, retries=section.cmpp_retries,
+        flow_control_backoff=section.flow_control_backoff,
+        reconnect_initial=section.reconnect_initial, reconnect_max=section.reconnect_max,
+    )
+
+
+def build_link(name: str, section: LinkSection, handler, reactor):
+    """An SmppLink or a CmppLink: the pipeline drives both the same way."""
+    endpoint = clientFromString(reactor, section.endpoint)
+    if section.protocol.startswith("cmpp"):
+        return CmppLink(name, endpoint, cmpp_link_settings(section), handler, clock=reactor)
+    return SmppLink(name, endpoint, link_settings(section), handler, clock=reactor)
 
 
 def pipeline_settings(config: Config) -> PipelineSettings:
@@ -47,11 +70,7 @@ class GatewayService(MultiService):
         self.pipeline.setServiceParent(self)
         self.links = []
         for name, section in config.links.items():
-            endpoint = clientFromString(reactor, section.endpoint)
-            link = SmppLink(
-                name, endpoint, link_settings(section), self.pipeline.inbound_handler,
-                clock=reactor,
-            )
+            link = build_link(name, section, self.pipeline.inbound_handler, reactor)
             self.pipeline.add_link(link)
             link.setServiceParent(self)
             self.links.append(link)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from gateway.cmpp.auth import authenticator_source
 from gateway.cmpp.msgid import MsgIdParts, msg_id_text, pack_msg_id
 from gateway.cmpp.pdu import (
     ConnectStatus,
@@ -21,7 +22,6 @@ from gateway.cmpp.pdu import (
     StatusReport,
     Submit,
     Version,
-    authenticator_source,
 )
 from gateway.text.coding import decode, encode, split
 from gateway.text.udh import UdhError, concat_udh, parse_udh

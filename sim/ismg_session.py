@@ -7,6 +7,7 @@ from __future__ import annotations
 from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
 
+from gateway.cmpp.auth import authenticator_ismg
 from gateway.cmpp.framing import FramingError, split_frames
 from gateway.cmpp.pdu import (
     MAX_SEQUENCE,
@@ -20,7 +21,6 @@ from gateway.cmpp.pdu import (
     Result,
     SubmitResp,
     Version,
-    authenticator_ismg,
     decode,
     encode,
 )

@@ -1,6 +1,9 @@
-"""The whole spine in one reactor: the SMSC simulator on an ephemeral loopback port and
-the gateway bound to it over real TCP, on a seeded demo database."""
+"""The whole spine in one reactor: the SMSC simulator (and its ISMG) on ephemeral loopback
+ports and the gateway bound to one of them over real TCP, by SMPP, CMPP 2.0 or CMPP 3.0,
+on a seeded demo database."""
 from __future__ import annotations
+
+import dataclasses
 
 from twisted.internet import defer, reactor
 
@@ -10,6 +13,7 @@ from gateway.service import build_gateway
 from sim.cli import build_smsc_service, smsc_options
 
 SERVICE_NUMBER = demo.DEMO_SERVICE_CODE + demo.DEMO_EXTENSION
+PROTOCOLS = ("smpp", "cmpp2", "cmpp3")
 
 
 def seed(url: str, extra=None) -> None:
@@ -40,19 +44,36 @@ def within(d: defer.Deferred, seconds: float, what: str) -> defer.Deferred:
     return d.addBoth(done).addErrback(explain)
 
 
+def gateway_config(url: str, simulator, protocol: str):
+    """The demo configuration, its link pointed at the SMSC (smpp) or the ISMG (cmpp*)."""
+    config = demo_config(url, simulator.smpp_port())
+    if protocol == "smpp":
+        return config
+    link = dataclasses.replace(
+        config.links["sim"], protocol=protocol,
+        endpoint=f"tcp:host=127.0.0.1:port={simulator.cmpp_port()}",
+        sp_id=simulator.ismg.settings.sp_id, shared_secret=simulator.ismg.settings.shared_secret)
+    return dataclasses.replace(config, links={"sim": link})
+
+
 class Spine:
-    def __init__(self, url: str, **smsc_settings):
+    def __init__(self, url: str, protocol: str = "smpp", **smsc_settings):
         self.url = url
+        self.protocol = protocol
+        if protocol != "smpp":
+            smsc_settings.setdefault("cmpp_listen", "tcp:0:interface=127.0.0.1")
         options = smsc_options(listen="tcp:0:interface=127.0.0.1", control=None, **smsc_settings)
         self.simulator = build_smsc_service(options, reactor)
-        self.smsc = self.simulator.smsc
+        # The centre the gateway is connected to; handsets are shared by both.
+        self.smsc = self.simulator.smsc if protocol == "smpp" else self.simulator.ismg
         self.gateway = None
 
     @defer.inlineCallbacks
     def start(self):
         self.simulator.startService()
         yield self.simulator.when_listening()
-        self.gateway = build_gateway(demo_config(self.url, self.simulator.smpp_port()), reactor)
+        config = gateway_config(self.url, self.simulator, self.protocol)
+        self.gateway = build_gateway(config, reactor)
         self.gateway.startService()
         yield within(self.bound(), 10, "the gateway to bind")
 

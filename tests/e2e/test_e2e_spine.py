@@ -1,7 +1,9 @@
-"""A handset's text is answered end to end over real loopback SMPP: simulator → gateway →
-store → command → outbox → simulator → handset, on SQLite and on MariaDB."""
+"""A handset's text is answered end to end over real loopback SMPP, CMPP 2.0 and CMPP 3.0:
+simulator → gateway → store → command → outbox → simulator → handset, on SQLite and on
+MariaDB. One scenario suite, run once per protocol."""
 from __future__ import annotations
 
+import pytest
 import pytest_twisted
 from sqlalchemy import func, select
 
@@ -13,7 +15,7 @@ from erpcore.stock import StockLevel
 from erpcore.items import Item
 from erpcore.users import User
 from gateway import text as smstext
-from tests.e2e.harness import SERVICE_NUMBER, Spine, seed
+from tests.e2e.harness import PROTOCOLS, SERVICE_NUMBER, Spine, seed
 
 CITY_HALLS = [f"{name}营业厅" for name in (
     "北京朝阳", "上海浦东", "广州天河", "深圳南山", "杭州西湖", "成都武侯",
@@ -49,6 +51,12 @@ def expected_reply(url, sender, text):
         engine.dispose()
 
 
+@pytest.fixture(params=PROTOCOLS)
+def protocol(request):
+    """The link the gateway uses to reach the simulated centre."""
+    return request.param
+
+
 def count(url, stmt):
     engine = db.make_engine(url)
     try:
@@ -59,9 +67,9 @@ def count(url, stmt):
 
 
 @pytest_twisted.inlineCallbacks
-def test_an_english_stock_query_is_answered_in_one_gsm_sms(db_url):
+def test_an_english_stock_query_is_answered_in_one_gsm_sms(db_url, protocol):
     seed(db_url)
-    spine = Spine(db_url)
+    spine = Spine(db_url, protocol)
     yield spine.start()
     try:
         [reply] = yield spine.ask("13800000002", "stock x100")
@@ -74,9 +82,9 @@ def test_an_english_stock_query_is_answered_in_one_gsm_sms(db_url):
 
 
 @pytest_twisted.inlineCallbacks
-def test_a_chinese_query_gets_a_three_part_ucs2_reply_reassembled_on_the_handset(db_url):
+def test_a_chinese_query_gets_a_three_part_ucs2_reply_reassembled_on_the_handset(db_url, protocol):
     seed(db_url, many_halls)
-    spine = Spine(db_url)
+    spine = Spine(db_url, protocol)
     yield spine.start()
     try:
         [reply] = yield spine.ask("13800000009", "库存 X100")
@@ -91,9 +99,9 @@ def test_a_chinese_query_gets_a_three_part_ucs2_reply_reassembled_on_the_handset
 
 
 @pytest_twisted.inlineCallbacks
-def test_an_unknown_sender_and_an_unknown_command_get_clear_replies(db_url):
+def test_an_unknown_sender_and_an_unknown_command_get_clear_replies(db_url, protocol):
     seed(db_url)
-    spine = Spine(db_url)
+    spine = Spine(db_url, protocol)
     yield spine.start()
     try:
         [stranger] = yield spine.ask("13912345678", "STOCK X100")

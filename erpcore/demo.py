@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from erpcore.items import Item
+from erpcore.services import ensure_open
 from erpcore.sites import Site
 from erpcore.stock import StockLevel
 from erpcore.tenants import Enterprise
@@ -69,6 +70,7 @@ def seed_demo(session: Session) -> Enterprise:
     for username, display_name, msisdn, lang, role, site_code in USERS:
         _user(session, enterprise, username, display_name, msisdn, lang, role, sites.get(site_code))
     session.flush()
+    ensure_open(session, enterprise.id)  # every business module open for DEMO
     return enterprise
 
 

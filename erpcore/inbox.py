@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from erpcore.messaging_models import (
@@ -45,6 +45,58 @@ PART = "part"
 
 #: Largest IN (...) list sent at once (SQLite's old limit was 999 bound parameters).
 CHUNK = 500
+
+# Hot-path statements, built once: per batch, building and cache-keying statements cost
+# more than running them. Values go in as bind parameters (IN lists "expanding").
+_IDS = bindparam("ids", expanding=True)
+_INSERT_INBOX = insert(inbox_t)
+_INSERT_LOG = insert(log_t)
+_EXISTING = {
+    table.name: select(table.c.smsc_id).where(
+        table.c.link == bindparam("link"), table.c.smsc_id.in_(bindparam("smsc_ids", expanding=True))
+    )
+    for table in (inbox_t, part_t, seen_t)
+}
+_CLAIM_NEW = select(inbox_t.c.id).where(inbox_t.c.state == "new").order_by(inbox_t.c.id).limit(
+    bindparam("limit", type_=Integer, literal_execute=True)
+)
+_CLAIM_EXPIRED = (
+    select(inbox_t.c.id)
+    .where(inbox_t.c.state == "processing", inbox_t.c.lease_until < bindparam("now"))
+    .order_by(inbox_t.c.id)
+    .limit(bindparam("limit", type_=Integer, literal_execute=True))
+)
+_CLAIM_QUERIES = {
+    (query, locking): query.with_for_update(skip_locked=True) if locking else query
+    for query in (_CLAIM_NEW, _CLAIM_EXPIRED)
+    for locking in (False, True)
+}
+_TAKE = (
+    update(inbox_t)
+    .where(inbox_t.c.id.in_(_IDS))
+    .values(
+        state="processing",
+        claimed_at=bindparam("now"),
+        lease_until=bindparam("until"),
+        attempts=inbox_t.c.attempts + 1,
+    )
+)
+_CLAIMED = select(
+    inbox_t.c.id, inbox_t.c.link, inbox_t.c.smsc_id, inbox_t.c.sender,
+    inbox_t.c.recipient, inbox_t.c.text, inbox_t.c.incomplete, inbox_t.c.attempts,
+).where(inbox_t.c.id.in_(_IDS)).order_by(inbox_t.c.id)
+_DONE = (
+    update(inbox_t)
+    .where(inbox_t.c.id.in_(_IDS))
+    .values(state="done", done_at=bindparam("now"), lease_until=None)
+)
+_RENEW = update(inbox_t).where(inbox_t.c.id.in_(_IDS)).values(lease_until=bindparam("until"))
+
+
+def execute(session: Session, statement, params=None):
+    """Run a Core statement on the session's connection (in its transaction), skipping
+    the ORM's per-call statement handling."""
+    return session.connection().execute(statement, params)
 
 
 class Concat(Protocol):
@@ -122,9 +174,7 @@ def _existing(session: Session, table, pairs: set[tuple[str, str]]) -> set[tuple
     found: set[tuple[str, str]] = set()
     for link, ids in by_link.items():
         for chunk in chunks(ids):
-            rows = session.execute(
-                select(table.c.smsc_id).where(table.c.link == link, table.c.smsc_id.in_(chunk))
-            )
+            rows = execute(session, _EXISTING[table.name], {"link": link, "smsc_ids": list(chunk)})
             found.update((link, r.smsc_id) for r in rows)
     return found
 
@@ -172,7 +222,7 @@ def _store_whole(session: Session, whole: list[tuple[int, dict]], results: list)
         rows.append(dict(row, incomplete=False, state="new", attempts=0))
         results[i] = STORED
     if rows:
-        session.execute(insert(inbox_t), rows)
+        execute(session, _INSERT_INBOX, rows)
 
 
 def _store_parts(session: Session, parts: list[tuple[int, dict]], results: list, now) -> None:
@@ -307,55 +357,34 @@ def claim(
     lease = as_timedelta(lease)
     # Two queries, each walking an index in claim order, so that with SKIP LOCKED only
     # the rows returned get locked (one OR query sorts first and locks every match).
-    ids = _claim_ids(session, inbox_t.c.state == "new", limit)
+    if limit <= 0:
+        return []
+    locking = skip_locked(session)
+    ids = _claim_ids(session, _CLAIM_QUERIES[_CLAIM_NEW, locking], limit, now)
     if len(ids) < limit:
-        expired = and_(inbox_t.c.state == "processing", inbox_t.c.lease_until < now)
-        ids += _claim_ids(session, expired, limit - len(ids))
+        ids += _claim_ids(session, _CLAIM_QUERIES[_CLAIM_EXPIRED, locking], limit - len(ids), now)
     if not ids:
         return []
-    session.execute(
-        update(inbox_t)
-        .where(inbox_t.c.id.in_(ids))
-        .values(
-            state="processing",
-            claimed_at=now,
-            lease_until=now + lease,
-            attempts=inbox_t.c.attempts + 1,
-        )
-    )
-    rows = session.execute(
-        select(
-            inbox_t.c.id, inbox_t.c.link, inbox_t.c.smsc_id, inbox_t.c.sender,
-            inbox_t.c.recipient, inbox_t.c.text, inbox_t.c.incomplete, inbox_t.c.attempts,
-        )
-        .where(inbox_t.c.id.in_(ids))
-        .order_by(inbox_t.c.id)
-    )
-    return [StoredMo(**r._asdict()) for r in rows]
+    execute(session, _TAKE, {"ids": ids, "now": now, "until": now + lease})
+    rows = execute(session, _CLAIMED, {"ids": ids})
+    return [StoredMo(*r) for r in rows]
 
 
-def _claim_ids(session: Session, condition, limit: int) -> list[int]:
-    query = select(inbox_t.c.id).where(condition).order_by(inbox_t.c.id).limit(limit)
-    if skip_locked(session):
-        query = query.with_for_update(skip_locked=True)
-    return list(session.execute(query).scalars())
+def _claim_ids(session: Session, query, limit: int, now: datetime) -> list[int]:
+    return list(execute(session, query, {"limit": limit, "now": now}).scalars())
 
 
 def mark_done(session: Session, ids: Sequence[int], now: datetime) -> None:
     """The MOs' commands ran and their replies are queued (same transaction)."""
     for chunk in chunks(list(ids)):
-        session.execute(
-            update(inbox_t)
-            .where(inbox_t.c.id.in_(chunk))
-            .values(state="done", done_at=now, lease_until=None)
-        )
+        execute(session, _DONE, {"ids": list(chunk), "now": now})
 
 
 def renew(session: Session, ids: Sequence[int], until: datetime) -> None:
     """Extend the lease of MOs about to be processed, so that a batch that waited in
     the pool's queue is not claimed again by another worker meanwhile."""
     for chunk in chunks(list(ids)):
-        session.execute(update(inbox_t).where(inbox_t.c.id.in_(chunk)).values(lease_until=until))
+        execute(session, _RENEW, {"ids": list(chunk), "until": until})
 
 
 def log_command(
@@ -369,17 +398,14 @@ def log_command(
 ) -> None:
     """Write the business log row; a second row for the same MO is an IntegrityError
     (exactly-once business effects, enforced by the database)."""
-    session.execute(
-        insert(log_t),
-        [{
-            "inbox_id": inbox_id,
-            "enterprise_id": enterprise_id,
-            "user_id": user_id,
-            "command": clip(command or "", COMMAND_LEN) or "",
-            "ok": bool(ok),
-            "created_at": now,
-        }],
-    )
+    execute(session, _INSERT_LOG, {
+        "inbox_id": inbox_id,
+        "enterprise_id": enterprise_id,
+        "user_id": user_id,
+        "command": clip(command or "", COMMAND_LEN) or "",
+        "ok": bool(ok),
+        "created_at": now,
+    })
 
 
 def pending_count(session: Session) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, func, select
+from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, bindparam, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from erpcore.base import MYSQL_TABLE_OPTIONS, Base
@@ -50,6 +50,8 @@ class Item(Base):
     model: Mapped[str | None] = mapped_column(String(64))
     tac: Mapped[str | None] = mapped_column(String(TAC_LENGTH), index=True)
     unit_price: Mapped[Decimal] = mapped_column(Numeric(12, 2), default=Decimal("0.00"))
+    # Handsets tracked one by one by IMEI (erpcore.imei); others are plain quantities.
+    serialised: Mapped[bool] = mapped_column(default=False, server_default="0")
 
     def __repr__(self) -> str:
         return f"<Item {self.sku}>"
@@ -68,6 +70,13 @@ def tac_of(query: str) -> str | None:
     return None
 
 
+# Built once: building and cache-keying statements per MO cost more than running them.
+_IN_TENANT = select(Item).where(Item.enterprise_id == bindparam("enterprise_id")).order_by(Item.sku)
+_BY_SKU = _IN_TENANT.where(func.upper(Item.sku) == bindparam("value"))
+_BY_MODEL = _IN_TENANT.where(func.upper(Item.model) == bindparam("value"))
+_BY_TAC = _IN_TENANT.where(Item.tac == bindparam("value"))
+
+
 def find_item(session: Session, enterprise_id: int, query: str) -> Item:
     """The one item of the enterprise that ``query`` names, by SKU first, then model,
     then TAC (case-insensitive). Raises ItemNotFound or AmbiguousItem."""
@@ -75,16 +84,12 @@ def find_item(session: Session, enterprise_id: int, query: str) -> Item:
     if not query:
         raise ItemNotFound(query)
     key = query.upper()
-    in_tenant = select(Item).where(Item.enterprise_id == enterprise_id).order_by(Item.sku)
-    candidates = [
-        in_tenant.where(func.upper(Item.sku) == key),
-        in_tenant.where(func.upper(Item.model) == key),
-    ]
+    candidates = [(_BY_SKU, key), (_BY_MODEL, key)]
     tac = tac_of(query)
     if tac is not None:
-        candidates.append(in_tenant.where(Item.tac == tac))
-    for statement in candidates:
-        found = list(session.scalars(statement))
+        candidates.append((_BY_TAC, tac))
+    for statement, value in candidates:
+        found = list(session.scalars(statement, {"enterprise_id": enterprise_id, "value": value}))
         if len(found) == 1:
             return found[0]
         if found:

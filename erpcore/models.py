@@ -18,6 +18,23 @@ CORE_MODULES = (
     "erpcore.users",
     "erpcore.items",
     "erpcore.stock",
+    # people and platform (issue 3, migration 0003_people)
+    "erpcore.audit",
+    "erpcore.clouds",
+    "erpcore.rbac",
+    "erpcore.auth",
+    "erpcore.services",
+    # stock (issue 3, migration 0004_stock)
+    "erpcore.movements",
+    "erpcore.imei",
+    # documents, alerts, tasks, sharing (issue 3, migration 0005_documents)
+    "erpcore.partners",
+    "erpcore.orders",
+    "erpcore.approvals",
+    "erpcore.notifications",
+    "erpcore.alerts",
+    "erpcore.tasks",
+    "erpcore.sharing",
 )
 # Modules written by other parts of the team; loaded when present. find_spec (rather than
 # catching ImportError) lets a real import error inside such a module surface.

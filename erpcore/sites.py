@@ -6,7 +6,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from erpcore.base import MYSQL_TABLE_OPTIONS, Base
 
-SITE_KINDS = ("warehouse", "hall", "agent", "service")
+SITE_KINDS = ("warehouse", "hall", "agent", "service", "province", "city")  # areas: site_tree
 
 
 class SiteError(Exception):
@@ -25,7 +25,9 @@ class Site(Base):
     __tablename__ = "sites"
     __table_args__ = (
         UniqueConstraint("enterprise_id", "code"),
-        CheckConstraint("kind IN ('warehouse', 'hall', 'agent', 'service')", name="kind"),
+        CheckConstraint(
+            "kind IN ('warehouse', 'hall', 'agent', 'service', 'province', 'city')", name="kind"
+        ),
         MYSQL_TABLE_OPTIONS,
     )
 

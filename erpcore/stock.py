@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, UniqueConstraint, func, select
+from sqlalchemy import DateTime, ForeignKey, UniqueConstraint, bindparam, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from erpcore.base import MYSQL_TABLE_OPTIONS, Base
@@ -40,6 +40,13 @@ class StockLevel(Base):
 
     item: Mapped[Item] = relationship()
     site: Mapped[Site] = relationship()
+
+
+#: Built once: building and cache-keying a statement per MO cost more than running it.
+_LEVELS = select(StockLevel.site_id, StockLevel.quantity).where(
+    StockLevel.item_id == bindparam("item_id"),
+    StockLevel.site_id.in_(bindparam("site_ids", expanding=True)),
+)
 
 
 @dataclass(frozen=True)
@@ -82,20 +89,17 @@ def stock_of(
     if site_code:
         sites = [get_site(session, enterprise_id, site_code)]
     elif default_site_id is not None:
-        site = session.scalars(
-            select(Site).where(Site.enterprise_id == enterprise_id, Site.id == default_site_id)
-        ).first()
-        if site is None:
+        # By primary key: the identity map answers for users of the same site in a batch.
+        site = session.get(Site, default_site_id)
+        if site is None or site.enterprise_id != enterprise_id:
             raise SiteNotFound(str(default_site_id))
         sites = [site]
     else:
         sites = list_sites(session, enterprise_id)
     held: dict[int, int] = {}
     if sites:
-        rows = session.execute(
-            select(StockLevel.site_id, StockLevel.quantity).where(
-                StockLevel.item_id == item.id, StockLevel.site_id.in_([s.id for s in sites])
-            )
+        rows = session.connection().execute(
+            _LEVELS, {"item_id": item.id, "site_ids": [s.id for s in sites]}
         )
         held = {site_id: quantity for site_id, quantity in rows}
     levels = [

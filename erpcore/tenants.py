@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, String, func, select, true
+from sqlalchemy import DateTime, ForeignKey, String, bindparam, func, select, true
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from erpcore.base import MYSQL_TABLE_OPTIONS, Base
@@ -41,16 +41,44 @@ class Enterprise(Base):
     lang: Mapped[str] = mapped_column(String(2), default=DEFAULT_LANG, server_default=DEFAULT_LANG)
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
+    # The tenant cloud (erpcore.clouds) hosting this enterprise; None: the default one.
+    cloud_id: Mapped[int | None] = mapped_column(ForeignKey("tenant_clouds.id"))
 
     def __repr__(self) -> str:
         return f"<Enterprise {self.code} ext={self.extension}>"
 
 
+#: Built once: building and cache-keying a statement per MO cost more than running it.
+_BY_EXTENSION = select(Enterprise).where(Enterprise.extension == bindparam("extension"))
+_MEMO_KEY = "merp.enterprise_by_extension"
+
+
 def find_by_extension(session: Session, extension: str) -> Enterprise | None:
-    """The enterprise (active or not) whose service-code extension is ``extension``."""
+    """The enterprise (active or not) whose service-code extension is ``extension``.
+
+    Found enterprises are remembered for the rest of the session's transaction (a
+    dispatcher batch asks for the same few enterprises hundreds of times)."""
     if not extension:
         return None
-    return session.scalars(select(Enterprise).where(Enterprise.extension == extension)).first()
+    memo = _transaction_memo(session)
+    enterprise = memo.get(extension)
+    if enterprise is None:
+        enterprise = session.scalars(_BY_EXTENSION, {"extension": extension}).first()
+        if enterprise is not None:
+            memo[extension] = enterprise
+    return enterprise
+
+
+def _transaction_memo(session: Session) -> dict:
+    """A dict that lives as long as the session's current (outermost) transaction."""
+    transaction = session.get_transaction()
+    if transaction is None:
+        return {}  # not in a transaction yet: nothing to remember across
+    held = session.info.get(_MEMO_KEY)
+    if held is None or held[0] is not transaction:
+        held = (transaction, {})
+        session.info[_MEMO_KEY] = held
+    return held[1]
 
 
 def get_by_extension(session: Session, extension: str) -> Enterprise:

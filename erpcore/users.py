@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint, select, true
+from sqlalchemy import ForeignKey, String, UniqueConstraint, bindparam, select, true
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
 
 from erpcore.base import MYSQL_TABLE_OPTIONS, Base
@@ -85,9 +85,13 @@ def find_by_msisdn(session: Session, enterprise_id: int, msisdn: str) -> User | 
         number = normalize_msisdn(msisdn)
     except InvalidMsisdn:
         return None
-    return session.scalars(
-        select(User).where(User.enterprise_id == enterprise_id, User.msisdn == number)
-    ).first()
+    return session.scalars(_BY_MSISDN, {"enterprise_id": enterprise_id, "msisdn": number}).first()
+
+
+#: Built once: building and cache-keying a statement per MO cost more than running it.
+_BY_MSISDN = select(User).where(
+    User.enterprise_id == bindparam("enterprise_id"), User.msisdn == bindparam("msisdn")
+)
 
 
 def effective_lang(user: User | None, enterprise: Enterprise | None) -> str:

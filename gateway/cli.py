@@ -11,6 +11,7 @@ merp demo is running on localhost.
 
   store       {database}
   SMS centre  simulator, SMPP on {smpp}, control API on {control_url}
+  metrics     {web}/metrics
   enterprise  DEMO (演示企业), service number {service_number}
 
 In a second terminal, be a field clerk on a handset:
@@ -106,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--db", default="merp-demo.db", help="SQLite file for the demo (default: %(default)s)")
     demo.add_argument("--smpp", default="tcp:2775:interface=127.0.0.1", help="simulator SMPP listen endpoint")
     demo.add_argument("--control", default="tcp:8025:interface=127.0.0.1", help="simulator control API endpoint")
+    demo.add_argument("--web", default="tcp:8080:interface=127.0.0.1", help="gateway web server endpoint (/metrics)")
     demo.set_defaults(func=cmd_demo)
 
     run = sub.add_parser("run", help="run the gateway with a config file")
@@ -131,7 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
     ex = cfgsub.add_parser("example", help="print an annotated merp.ini with every option")
     ex.set_defaults(func=cmd_config_example)
 
+    from gateway.admin_cli import add_admin_commands
     from sim.cli import add_sim_commands
+
+    admin = sub.add_parser("admin", help="import and export enterprises, users, items, stock")
+    add_admin_commands(admin.add_subparsers(dest="admin_command", metavar="ACTION", required=True))
 
     simp = sub.add_parser("sim", help="SMS centre simulator, handset console, load runner")
     add_sim_commands(simp.add_subparsers(dest="sim_command", metavar="ACTION"))

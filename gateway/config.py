@@ -57,6 +57,18 @@ class OutboxSection:
 
 
 @dataclass(frozen=True)
+class WebSection:
+    listen: str = opt(
+        "", "Twisted server endpoint of the web server (/metrics, /api), e.g. "
+        "tcp:8080:interface=127.0.0.1; empty = no web server"
+    )
+    operator_token: str = opt(
+        "", "bearer token of the operator console JSON API under /api; empty = API off"
+    )
+    threads: int = opt(4, "database threads serving web requests")
+
+
+@dataclass(frozen=True)
 class LinkSection:
     protocol: str = opt("smpp", "smpp (SMPP 3.4), cmpp2 or cmpp3 (CMPP 2.0 / 3.0, to an ISMG)")
     endpoint: str = opt(
@@ -97,6 +109,7 @@ class Config:
     gateway: GatewaySection = field(default_factory=GatewaySection)
     inbox: InboxSection = field(default_factory=InboxSection)
     outbox: OutboxSection = field(default_factory=OutboxSection)
+    web: WebSection = field(default_factory=WebSection)
     links: dict[str, LinkSection] = field(default_factory=dict)
 
     @property
@@ -106,7 +119,12 @@ class Config:
         return 1 if self.gateway.database.startswith("sqlite") else 4
 
 
-_SECTIONS = {"gateway": GatewaySection, "inbox": InboxSection, "outbox": OutboxSection}
+_SECTIONS = {
+    "gateway": GatewaySection,
+    "inbox": InboxSection,
+    "outbox": OutboxSection,
+    "web": WebSection,
+}
 LINK_PREFIX = "link:"
 PROTOCOLS = ("smpp", "cmpp2", "cmpp3")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 
 from erpcore import db
-from gateway.config import Config, GatewaySection, LinkSection
+from gateway.config import Config, GatewaySection, LinkSection, WebSection
 from gateway.logs import setup_logging
 
 
@@ -28,9 +28,10 @@ def run_gateway(config: Config, upgrade: bool = True) -> int:
     return 0
 
 
-def demo_config(database: str, smpp_port: int) -> Config:
+def demo_config(database: str, smpp_port: int, web_listen: str = "") -> Config:
     return Config(
         gateway=GatewaySection(database=database, log_level="warn"),
+        web=WebSection(listen=web_listen),
         links={
             "sim": LinkSection(
                 endpoint=f"tcp:host=127.0.0.1:port={smpp_port}",
@@ -39,6 +40,13 @@ def demo_config(database: str, smpp_port: int) -> Config:
             )
         },
     )
+
+
+def _http_url(endpoint: str) -> str:
+    """http://host:port of a tcp server endpoint string such as tcp:8080:interface=127.0.0.1."""
+    parts = dict(p.split("=", 1) for p in endpoint.split(":")[2:] if "=" in p)
+    port = endpoint.split(":")[1]
+    return f"http://{parts.get('interface', '127.0.0.1')}:{port}"
 
 
 def run_demo(args: argparse.Namespace, intro: str) -> int:
@@ -64,12 +72,13 @@ def run_demo(args: argparse.Namespace, intro: str) -> int:
 
     def start_gateway() -> None:
         port = simulator.smpp_port()
-        build_gateway(demo_config(url, port), reactor).setServiceParent(whole)
+        build_gateway(demo_config(url, port, args.web), reactor).setServiceParent(whole)
         print(
             intro.format(
                 database=args.db,
                 smpp=f"127.0.0.1:{port}",
                 control_url=simulator.control_url(),
+                web=_http_url(args.web),
                 service_number=demo.DEMO_SERVICE_CODE + "01",
             ),
             flush=True,

@@ -74,6 +74,26 @@ class GatewayService(MultiService):
             self.pipeline.add_link(link)
             link.setServiceParent(self)
             self.links.append(link)
+        self.web = None
+        if config.web.listen:
+            self._add_web(config, sessions, reactor)
+
+    def _add_web(self, config: Config, sessions, reactor) -> None:
+        from twisted.application.internet import StreamServerEndpointService
+        from twisted.internet.endpoints import serverFromString
+
+        from gateway.web.site import ThreadPoolService, build_site
+
+        pool = ThreadPoolService(config.web.threads, "merp-web")
+        pool.setServiceParent(self)
+        site = build_site(self, sessions, config.web, reactor, pool.pool)
+        self.web = StreamServerEndpointService(serverFromString(reactor, config.web.listen), site)
+        self.web.setServiceParent(self)
+
+    def when_web_listening(self):
+        """Fires with the web server's listening port (useful with an ephemeral `tcp:0`)."""
+        # StreamServerEndpointService keeps the listen() Deferred; it has no public accessor.
+        return self.web._waitingForPort
 
     def stopService(self):
         d = super().stopService()

@@ -1,0 +1,364 @@
+"""Approval of orders: rules per document kind with amount thresholds, one role per level.
+
+A submitted order needs every level whose threshold its total reaches, lowest level first
+(the defaults: a purchase needs a manager, and from 10,000 a manager then finance). Nobody
+approves their own order, nor two levels of the same order; a rejection needs a reason.
+Every decision is an ``approval_steps`` row and an audit entry; the next level's eligible
+approvers are told through ``ApprovalRequested``, the requester through ``DocumentDecided``.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import DateTime, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, delete, insert, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from erpcore import audit, events, rbac
+from erpcore.base import MYSQL_TABLE_OPTIONS, Base
+from erpcore.errors import InvalidInput, PermissionDenied
+from erpcore.orders import (
+    KINDS, IllegalTransition, Order, Trail, apply, get_order, get_orders, require_open, transition,
+    user_in_tenant, utcnow,
+)
+from erpcore.users import User
+
+MODULE = "approval"
+# kind -> ((level, min_amount, role), ...)
+DEFAULT_RULES: dict[str, tuple[tuple[int, str, str], ...]] = {
+    "purchase": ((1, "0", "manager"), (2, "10000", "finance")),
+    "sales": ((1, "10000", "manager"),),
+    "return": ((1, "0", "manager"),),
+    "transfer": (),
+}
+MAX_COMMENT = 500
+
+
+class SelfApproval(PermissionDenied):
+    code = "approval.self"
+
+
+class NotApprover(PermissionDenied):
+    code = "approval.not_approver"
+
+
+class ReasonRequired(InvalidInput):
+    code = "approval.reason_required"
+
+
+class InvalidRule(InvalidInput):
+    code = "approval.bad_rule"
+
+
+class ApprovalRule(Base):
+    __tablename__ = "approval_rules"
+    __table_args__ = (UniqueConstraint("enterprise_id", "document_kind", "level"), MYSQL_TABLE_OPTIONS)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    document_kind: Mapped[str] = mapped_column(String(16))
+    level: Mapped[int]
+    min_amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    role: Mapped[str] = mapped_column(String(32))
+
+
+class ApprovalStep(Base):
+    """One decision on one level of one order."""
+
+    __tablename__ = "approval_steps"
+    __table_args__ = (Index("ix_approval_steps_order", "order_id", "level"), MYSQL_TABLE_OPTIONS)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    level: Mapped[int]
+    role: Mapped[str] = mapped_column(String(32))
+    decision: Mapped[str] = mapped_column(String(16))  # approved | rejected
+    decided_by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    comment: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+def set_rules(
+    session: Session, enterprise_id: int, kind: str, levels: list[tuple[int, Decimal | str, str]],
+    actor_user_id: int | None = None,
+) -> list[ApprovalRule]:
+    """Replace the enterprise's rules for one document kind by ``levels``
+    ((level, min_amount, role), ...); an empty list means no approval at all."""
+    if kind not in KINDS:
+        raise InvalidRule(f"unknown document kind {kind!r}", kind=kind)
+    levels = [_checked_rule(rule) for rule in levels]
+    if len({level for level, _amount, _role in levels}) != len(levels):
+        raise InvalidRule("two rules for one level")
+    if actor_user_id is not None:
+        rbac.require(session, user_in_tenant(session, enterprise_id, actor_user_id), "admin.users")
+    before = {str(r.level): [str(r.min_amount), r.role] for r in rules_for(session, enterprise_id, kind)}
+    session.execute(
+        delete(ApprovalRule).where(ApprovalRule.enterprise_id == enterprise_id, ApprovalRule.document_kind == kind)
+    )
+    rules = [
+        ApprovalRule(enterprise_id=enterprise_id, document_kind=kind, level=level,
+                     min_amount=amount, role=role)
+        for level, amount, role in sorted(levels)
+    ]
+    session.add_all(rules)
+    session.flush()
+    audit.record(session, enterprise_id, actor_user_id, "approval.rules", "approval_rules", kind, before,
+                 {str(r.level): [str(r.min_amount), r.role] for r in rules})
+    return rules
+
+
+def _checked_rule(rule) -> tuple[int, Decimal, str]:
+    try:
+        level, amount, role = rule
+        amount = Decimal(str(amount))
+    except (TypeError, ValueError, ArithmeticError) as exc:
+        raise InvalidRule(f"bad rule {rule!r}: (level, min_amount, role) expected") from exc
+    rbac.check_role(role)
+    if "order.approve" not in rbac.ROLE_PERMISSIONS[role]:
+        raise InvalidRule(f"a {role} cannot approve", role=role)
+    if not isinstance(level, int) or isinstance(level, bool) or level < 1 or not amount.is_finite() or amount < 0:
+        raise InvalidRule(f"bad rule level {level!r} amount {amount!r}")
+    return level, amount, role
+
+
+def install_default_rules(session: Session, enterprise_id: int) -> None:
+    """Give an enterprise DEFAULT_RULES for every kind it has no rules for yet."""
+    for kind, levels in DEFAULT_RULES.items():
+        if not rules_for(session, enterprise_id, kind) and levels:
+            set_rules(session, enterprise_id, kind, list(levels))
+
+
+def rules_for(session: Session, enterprise_id: int, kind: str) -> list[ApprovalRule]:
+    return list(session.scalars(
+        select(ApprovalRule)
+        .where(ApprovalRule.enterprise_id == enterprise_id, ApprovalRule.document_kind == kind)
+        .order_by(ApprovalRule.level)
+    ))
+
+
+class _Rules:
+    """The enterprise's rules per kind, read once per call."""
+
+    def __init__(self, session: Session, enterprise_id: int):
+        self.session, self.enterprise_id, self.by_kind = session, enterprise_id, {}
+
+    def levels(self, order: Order) -> list[ApprovalRule]:
+        """The rules the order's total reaches, lowest level first."""
+        if order.kind not in self.by_kind:
+            self.by_kind[order.kind] = rules_for(self.session, self.enterprise_id, order.kind)
+        return [r for r in self.by_kind[order.kind] if order.total >= r.min_amount]
+
+
+class _Approvers:
+    """Who may approve for a role, read once per call."""
+
+    def __init__(self, session: Session, enterprise_id: int):
+        self.session, self.enterprise_id, self.by_role = session, enterprise_id, {}
+
+    def for_role(self, role: str, exclude: set[int]) -> tuple[int, ...]:
+        if role not in self.by_role:
+            self.by_role[role] = [u.id for u in approvers(self.session, self.enterprise_id, role)]
+        return tuple(uid for uid in self.by_role[role] if uid not in exclude)
+
+
+def approvers(session: Session, enterprise_id: int, role: str, exclude: set[int] = frozenset()) -> list[User]:
+    """Active users of the enterprise holding ``role`` (primary or extra) and allowed to
+    approve, minus ``exclude`` (the requester and earlier approvers)."""
+    extra = select(rbac.UserRole.user_id).where(
+        rbac.UserRole.enterprise_id == enterprise_id, rbac.UserRole.role == role
+    )
+    users = session.scalars(
+        select(User)
+        .where(User.enterprise_id == enterprise_id, User.active.is_(True),
+               (User.role == role) | User.id.in_(extra))
+        .order_by(User.id)
+    )
+    return [u for u in users if u.id not in exclude and rbac.has_permission(session, u, "order.approve")]
+
+
+def _decided_by(session: Session, orders: list[Order]) -> dict[int, set[int]]:
+    """Who already decided on each of these orders."""
+    held: dict[int, set[int]] = {order.id: set() for order in orders}
+    if orders:
+        rows = session.execute(
+            select(ApprovalStep.order_id, ApprovalStep.decided_by_user_id)
+            .where(ApprovalStep.order_id.in_(list(held)))
+        )
+        for order_id, user_id in rows:
+            held[order_id].add(user_id)
+    return held
+
+
+def _awaiting(order: Order, rule: ApprovalRule, who: _Approvers, decided: set[int]) -> events.ApprovalRequested:
+    """The event announcing that ``order`` awaits ``rule``'s level."""
+    return events.ApprovalRequested(
+        enterprise_id=order.enterprise_id, document_id=order.id, document_number=order.number,
+        approver_user_ids=who.for_role(rule.role, {order.requester_user_id} | decided),
+        amount=order.total,
+    )
+
+
+def start(session: Session, orders: list[Order], actor_user_id: int, trail: Trail) -> None:
+    """Called by orders.submit_many with drafts of one enterprise: each awaits its first
+    level, or is approved at once when no rule applies."""
+    if not orders:
+        return
+    rules = _Rules(session, orders[0].enterprise_id)
+    who = _Approvers(session, orders[0].enterprise_id)
+    changes, requested, decided = [], [], []
+    for order in orders:
+        levels = rules.levels(order)
+        if levels:
+            changes.append((order, transition(order, "pending_approval", actor_user_id, "order.submit", trail,
+                                              approval_level=levels[0].level, awaiting_role=levels[0].role)))
+            requested.append((order, levels[0]))
+        else:
+            transition(order, "pending_approval", actor_user_id, "order.submit", trail)
+            trail.add(None, "order.auto_approve", "order", order.id, {"state": "pending_approval"},
+                      {"state": "approved"})  # TRANSITIONS allows pending_approval -> approved
+            changes.append((order, {"state": "approved", "approval_level": None, "awaiting_role": None}))
+            decided.append(order)
+    apply(session, changes)
+    for order, rule in requested:
+        events.publish(session, _awaiting(order, rule, who, set()))
+    for order in decided:
+        _decided(session, order, None, "approved", "")
+
+
+def _decided(session: Session, order: Order, user_id: int | None, state: str, comment: str) -> None:
+    events.publish(session, events.DocumentDecided(
+        enterprise_id=order.enterprise_id, document_id=order.id, document_number=order.number,
+        state=state, requester_user_id=order.requester_user_id,
+        decided_by_user_id=user_id if user_id is not None else 0, comment=comment,
+    ))
+
+
+def _check_decider(order: Order, user: User, roles: set[str], decided: set[int]) -> None:
+    if order.state != "pending_approval":
+        raise IllegalTransition(
+            f"order {order.number} is {order.state}, not awaiting approval",
+            number=order.number, state=order.state, to="approved",
+        )
+    if user.id == order.requester_user_id:
+        raise SelfApproval(f"{user.username} requested order {order.number}", number=order.number)
+    if user.id in decided:
+        raise SelfApproval(f"{user.username} already approved order {order.number}", number=order.number)
+    if order.awaiting_role not in roles:
+        raise NotApprover(
+            f"order {order.number} awaits a {order.awaiting_role}", number=order.number,
+            role=order.awaiting_role,
+        )
+
+
+def _clean(comment: str | None) -> str:
+    return (comment or "").strip()[:MAX_COMMENT]
+
+
+def _decider(session: Session, enterprise_id: int, user_id: int) -> tuple[User, set[str]]:
+    require_open(session, enterprise_id, MODULE)
+    user = user_in_tenant(session, enterprise_id, user_id)
+    rbac.require(session, user, "order.approve")
+    return user, rbac.roles_of(session, user)
+
+
+def _step_row(order: Order, user: User, decision: str, comment: str, at: datetime) -> dict:
+    return {
+        "enterprise_id": order.enterprise_id, "order_id": order.id, "level": order.approval_level,
+        "role": order.awaiting_role, "decision": decision, "decided_by_user_id": user.id,
+        "comment": comment or None, "decided_at": at,
+    }
+
+
+def approve_many(
+    session: Session, enterprise_id: int, numbers: list[str | int | Order], user_id: int, comment: str = "",
+    now: Callable[[], datetime] = utcnow,
+) -> list[Order]:
+    """Approve the level each order awaits, all or none; an order's last level approves it."""
+    found = get_orders(session, enterprise_id, numbers)
+    user, roles = _decider(session, enterprise_id, user_id)
+    decided = _decided_by(session, found)
+    for order in found:
+        _check_decider(order, user, roles, decided[order.id])
+    comment = _clean(comment)
+    rules = _Rules(session, enterprise_id)
+    who = _Approvers(session, enterprise_id)
+    trail = Trail(session, enterprise_id)
+    at = now()
+    steps, changes, requested, approved = [], [], [], []
+    for order in found:
+        steps.append(_step_row(order, user, "approved", comment, at))
+        decided[order.id].add(user.id)
+        level = order.approval_level
+        later = [r for r in rules.levels(order) if r.level > level]
+        if later:
+            trail.add(user.id, "approval.approve", "order", order.id, {"level": level},
+                      {"level": level, "decision": "approved", "comment": comment, "next_level": later[0].level})
+            changes.append((order, {"approval_level": later[0].level, "awaiting_role": later[0].role}))
+            requested.append((order, later[0]))
+        else:
+            changes.append((order, transition(order, "approved", user.id, "order.approve", trail)))
+            approved.append(order)
+    session.execute(insert(ApprovalStep), steps)
+    apply(session, changes)
+    trail.write()
+    for order, rule in requested:
+        events.publish(session, _awaiting(order, rule, who, decided[order.id]))
+    for order in approved:
+        _decided(session, order, user.id, "approved", comment)
+    return found
+
+
+def approve(
+    session: Session, enterprise_id: int, number: str | int, user_id: int, comment: str = "",
+    now: Callable[[], datetime] = utcnow,
+) -> Order:
+    """Approve the level one order awaits (see approve_many)."""
+    return approve_many(session, enterprise_id, [number], user_id, comment, now)[0]
+
+
+def reject(
+    session: Session, enterprise_id: int, number: str | int, user_id: int, reason: str,
+    now: Callable[[], datetime] = utcnow,
+) -> Order:
+    """Reject the order at the level it awaits; a reason is required."""
+    order = get_order(session, enterprise_id, number)
+    reason = _clean(reason)
+    if not reason:
+        raise ReasonRequired("a rejection needs a reason", number=order.number)
+    user, roles = _decider(session, enterprise_id, user_id)
+    _check_decider(order, user, roles, _decided_by(session, [order])[order.id])
+    session.execute(insert(ApprovalStep), [_step_row(order, user, "rejected", reason, now())])
+    trail = Trail(session, enterprise_id)
+    apply(session, [(order, transition(order, "rejected", user.id, "order.reject", trail))])
+    trail.write()
+    _decided(session, order, user.id, "rejected", reason)
+    return order
+
+
+def steps(session: Session, enterprise_id: int, number: str | int) -> list[ApprovalStep]:
+    """The decisions taken on an order, in order."""
+    order = get_order(session, enterprise_id, number)
+    return list(session.scalars(
+        select(ApprovalStep).where(ApprovalStep.order_id == order.id).order_by(ApprovalStep.id)
+    ))
+
+
+def pending_for(session: Session, enterprise_id: int, user_id: int) -> list[Order]:
+    """Orders of the enterprise awaiting a level this user may approve (not their own,
+    nor ones they already approved at an earlier level), oldest first."""
+    user = user_in_tenant(session, enterprise_id, user_id)
+    if not rbac.has_permission(session, user, "order.approve"):
+        return []
+    roles = rbac.roles_of(session, user)
+    already = select(ApprovalStep.order_id).where(
+        ApprovalStep.enterprise_id == enterprise_id, ApprovalStep.decided_by_user_id == user.id
+    )
+    return list(session.scalars(
+        select(Order)
+        .where(Order.enterprise_id == enterprise_id, Order.state == "pending_approval",
+               Order.awaiting_role.in_(sorted(roles)), Order.requester_user_id != user.id,
+               Order.id.not_in(already))
+        .order_by(Order.id)
+    ))

@@ -1,0 +1,107 @@
+"""Stored notifications: SMS that business modules want sent (alerts, task assignments).
+
+Kept apart from the outbox so that erpcore needs no knowledge of links and encodings: the
+gateway claims ``pending`` rows, turns them into outbox rows and marks them ``queued``.
+A key makes a notification idempotent: the same key is stored once.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, String, Text, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from erpcore.base import MYSQL_TABLE_OPTIONS, Base
+from erpcore.errors import InvalidInput
+from erpcore.events import Notification
+from erpcore.users import InvalidMsisdn, normalize_msisdn
+
+STATES = ("pending", "queued")
+MAX_KEY = 128
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+class InvalidNotification(InvalidInput):
+    code = "notification.invalid"
+
+
+class StoredNotification(Base):
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_state_id", "state", "id"), MYSQL_TABLE_OPTIONS)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    msisdn: Mapped[str] = mapped_column(String(24))
+    text_zh: Mapped[str] = mapped_column(Text)
+    text_en: Mapped[str] = mapped_column(Text)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    key: Mapped[str | None] = mapped_column(String(MAX_KEY), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+
+    def __repr__(self) -> str:
+        return f"<StoredNotification {self.id} to {self.msisdn} {self.state}>"
+
+
+def notify(
+    session: Session, notification: Notification, now: Callable[[], datetime] = utcnow
+) -> StoredNotification | None:
+    """Store ``notification`` as pending; None when its key was stored before."""
+    try:
+        msisdn = normalize_msisdn(notification.msisdn)
+    except InvalidMsisdn as exc:
+        raise InvalidNotification(f"bad msisdn {notification.msisdn!r}") from exc
+    if not msisdn or not (notification.text_zh or notification.text_en):
+        raise InvalidNotification("a notification needs a number and a text")
+    key = notification.key
+    if key is not None:
+        if len(key) > MAX_KEY:
+            raise InvalidNotification("notification key too long")
+        if session.scalar(select(StoredNotification.id).where(StoredNotification.key == key)) is not None:
+            return None
+    row = StoredNotification(
+        enterprise_id=notification.enterprise_id, user_id=notification.user_id, msisdn=msisdn,
+        text_zh=notification.text_zh or notification.text_en,
+        text_en=notification.text_en or notification.text_zh,
+        urgent=notification.urgent, key=key, state="pending", created_at=now(),
+    )
+    try:
+        with session.begin_nested():  # a concurrent writer may store the same key first
+            session.add(row)
+    except IntegrityError:
+        return None
+    return row
+
+
+def pending(session: Session, limit: int = 100) -> list[StoredNotification]:
+    """Pending notifications, urgent ones first, then oldest first (for the gateway)."""
+    return list(session.scalars(
+        select(StoredNotification).where(StoredNotification.state == "pending")
+        .order_by(StoredNotification.urgent.desc(), StoredNotification.id).limit(limit)
+    ))
+
+
+def mark_queued(session: Session, ids: list[int]) -> int:
+    """Mark notifications handed to the outbox; returns how many changed."""
+    if not ids:
+        return 0
+    return session.execute(
+        update(StoredNotification)
+        .where(StoredNotification.id.in_(ids), StoredNotification.state == "pending")
+        .values(state="queued")
+    ).rowcount
+
+
+def for_user(session: Session, enterprise_id: int, user_id: int) -> list[StoredNotification]:
+    """Everything stored for one user of this enterprise, oldest first."""
+    return list(session.scalars(
+        select(StoredNotification)
+        .where(StoredNotification.enterprise_id == enterprise_id, StoredNotification.user_id == user_id)
+        .order_by(StoredNotification.id)
+    ))

@@ -1,0 +1,122 @@
+"""Roles and the permissions they grant (seed 003: ERP/OA role-based access).
+
+`User.role` is a user's primary role; the `user_roles` table holds extra ones (a manager
+who also does finance). A permission is granted when any of the user's roles grants it.
+Inactive users hold no permission.
+"""
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from erpcore.base import MYSQL_TABLE_OPTIONS, Base
+from erpcore.errors import InvalidInput, PermissionDenied
+from erpcore.users import User
+
+PERMISSIONS = frozenset({
+    "stock.view", "stock.move", "order.create", "order.approve", "order.view_all",
+    "alert.manage", "task.assign", "task.report", "service.manage", "admin.users",
+    "share.manage",
+})
+
+ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
+    "clerk": frozenset({"stock.view", "order.create", "task.report"}),
+    "agent": frozenset({"stock.view", "order.create", "task.report"}),
+    "storekeeper": frozenset({"stock.view", "stock.move", "task.report"}),
+    "finance": frozenset({"stock.view", "order.view_all", "order.approve"}),
+    "manager": frozenset({
+        "stock.view", "stock.move", "order.create", "order.approve", "order.view_all",
+        "alert.manage", "task.assign", "task.report", "share.manage",
+    }),
+    "admin": PERMISSIONS,
+}
+ROLES = tuple(ROLE_PERMISSIONS)
+
+
+class UnknownRole(InvalidInput):
+    code = "rbac.unknown_role"
+
+
+class UnknownPermission(InvalidInput):
+    code = "rbac.unknown_permission"
+
+
+class UserRole(Base):
+    """An extra role of a user, beside `User.role`."""
+
+    __tablename__ = "user_roles"
+    __table_args__ = (UniqueConstraint("user_id", "role"), MYSQL_TABLE_OPTIONS)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    role: Mapped[str] = mapped_column(String(32))
+
+
+def check_role(role: str) -> str:
+    if role not in ROLE_PERMISSIONS:
+        raise UnknownRole(f"unknown role {role!r}", role=role, roles=ROLES)
+    return role
+
+
+def roles_of(session: Session, user: User) -> set[str]:
+    """The primary role and the extra ones (only rows of the user's own tenant count)."""
+    extra = session.scalars(
+        select(UserRole.role).where(
+            UserRole.user_id == user.id, UserRole.enterprise_id == user.enterprise_id
+        )
+    )
+    return {user.role, *extra}
+
+
+def permissions_of(session: Session, user: User) -> frozenset[str]:
+    if not user.active:
+        return frozenset()
+    granted: set[str] = set()
+    for role in roles_of(session, user):
+        granted |= ROLE_PERMISSIONS.get(role, frozenset())
+    return frozenset(granted)
+
+
+def has_permission(session: Session, user: User | None, perm: str) -> bool:
+    """Whether ``user`` may do ``perm``; a misspelt permission is a programming error
+    and raises rather than silently denying."""
+    if perm not in PERMISSIONS:
+        raise UnknownPermission(f"unknown permission {perm!r}", permission=perm)
+    if user is None:
+        return False
+    return perm in permissions_of(session, user)
+
+
+def require(session: Session, user: User | None, perm: str) -> None:
+    """Raise PermissionDenied (code "rbac.denied") unless ``user`` may do ``perm``."""
+    if not has_permission(session, user, perm):
+        raise PermissionDenied(
+            f"{getattr(user, 'username', 'nobody')} may not {perm}",
+            code="rbac.denied", permission=perm,
+        )
+
+
+def grant_role(session: Session, user: User, role: str) -> bool:
+    """Give ``user`` an extra role; False when the user already holds it."""
+    check_role(role)
+    if role in roles_of(session, user):
+        return False
+    session.add(UserRole(enterprise_id=user.enterprise_id, user_id=user.id, role=role))
+    session.flush()
+    return True
+
+
+def revoke_role(session: Session, user: User, role: str) -> bool:
+    """Take an extra role away; False when the user did not hold it as an extra role."""
+    row = session.scalars(
+        select(UserRole).where(
+            UserRole.user_id == user.id, UserRole.enterprise_id == user.enterprise_id,
+            UserRole.role == role,
+        )
+    ).first()
+    if row is None:
+        return False
+    session.delete(row)
+    session.flush()
+    return True

@@ -1,0 +1,34 @@
+"""The gateway's web server: one twisted.web Site whose children are the HTTP faces of the
+gateway (/metrics, the operator API under /api; the WAP pages later)."""
+from __future__ import annotations
+
+from twisted.application.service import Service
+from twisted.python.threadpool import ThreadPool
+from twisted.web.resource import Resource
+from twisted.web.server import Site
+
+from gateway.metrics import metrics_resource
+from gateway.web.operator_api import OperatorApi
+
+
+class ThreadPoolService(Service):
+    """A thread pool started and stopped with the gateway, for blocking web work."""
+
+    def __init__(self, size: int, name: str):
+        self.pool = ThreadPool(minthreads=0, maxthreads=max(1, size), name=name)
+
+    def startService(self):
+        super().startService()
+        self.pool.start()
+
+    def stopService(self):
+        super().stopService()
+        self.pool.stop()
+
+
+def build_site(gateway, sessionmaker, web_config, reactor, pool: ThreadPool) -> Site:
+    root = Resource()
+    root.putChild(b"metrics", metrics_resource(gateway))
+    if web_config.operator_token:
+        root.putChild(b"api", OperatorApi(sessionmaker, web_config.operator_token, reactor, pool))
+    return Site(root)

@@ -12,18 +12,26 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
+from commands import approve, done, imei, notices, order, pending, reject, replies, runner
 from commands import help as help_command
-from commands import replies
+from commands import service as service_command
+from commands import status, sub, task, unsub
 from commands import stock as stock_command
 from commands.length import clip, clip_word
-from commands.registry import Context, Registry
+from commands.registry import Context, Options, Registry
 from erpcore.tenants import find_by_extension
 from erpcore.users import effective_lang, find_by_msisdn
 
-__all__ = ["REGISTRY", "Outcome", "handle"]
+__all__ = ["DEFAULT_OPTIONS", "REGISTRY", "Options", "Outcome", "handle"]
 
-# One line per command module; HELP lists exactly these.
-REGISTRY = Registry([help_command.COMMAND, stock_command.COMMAND])
+# One entry per command module; HELP lists exactly these, in this order.
+REGISTRY = Registry([
+    help_command.COMMAND, stock_command.COMMAND, order.COMMAND, pending.COMMAND, approve.COMMAND,
+    reject.COMMAND, status.COMMAND, sub.COMMAND, unsub.COMMAND, imei.COMMAND, task.COMMAND,
+    done.COMMAND, service_command.COMMAND,
+])
+DEFAULT_OPTIONS = Options()
+notices.install()  # approvers and requesters are told by SMS (erpcore events -> notifications)
 
 
 class IncomingText(Protocol):
@@ -44,7 +52,8 @@ class Outcome:
 
 
 def handle(
-    session: Session, sms: IncomingText, service_code: str, registry: Registry = REGISTRY
+    session: Session, sms: IncomingText, service_code: str, registry: Registry = REGISTRY,
+    options: Options = DEFAULT_OPTIONS,
 ) -> Outcome:
     """Answer one (reassembled) MO sent to ``service_code`` + an enterprise extension."""
     recipient = (sms.recipient or "").strip()
@@ -66,8 +75,9 @@ def handle(
     if not command.accepts(parsed.args):
         usage = replies.text("usage", lang, usage=command.usage[lang])
         return _refuse(usage, enterprise.id, user.id, command.name)
-    ctx = Context(session=session, enterprise=enterprise, user=user, lang=lang, registry=registry)
-    reply = command.handler(ctx, parsed.args)
+    ctx = Context(session=session, enterprise=enterprise, user=user, lang=lang, registry=registry,
+                  options=options)
+    reply = runner.run(command, ctx, parsed.args)
     return Outcome(clip(reply.text), enterprise.id, user.id, command.name, reply.ok)
 
 

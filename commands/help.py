@@ -15,11 +15,11 @@ def run(ctx: Context, args: list[str]) -> Reply:
         if command is None:
             return _unknown(ctx, args[0])
         return Reply(command.usage[ctx.lang])
-    synopses = [
-        f"{command.synopsis[ctx.lang]} ({command.pinyin})" for command in ctx.registry.commands
-    ]
+    # Names only, so the list stays one SMS; a command's synopsis, pinyin and example
+    # are a HELP <command> away.
+    names = [command.label(ctx.lang) for command in ctx.registry.commands]
     head, _, tail = ctx.t("help.list", commands="\0").partition("\0")
-    return Reply(join_fitting(head, synopses, "; ", tail))
+    return Reply(join_fitting(head, names, " ", tail))
 
 
 def _unknown(ctx: Context, word: str) -> Reply:

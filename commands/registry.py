@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from commands import replies
@@ -42,12 +43,22 @@ class Context:
     user: User
     lang: str
     registry: Registry
+    options: Options = None  # type: ignore[assignment]  # handle() always passes one
 
     def t(self, key: str, **values: object) -> str:
         return replies.text(key, self.lang, **values)
 
 
 Handler = Callable[[Context, list[str]], Reply]
+
+
+@dataclass(frozen=True)
+class Options:
+    """Deployment choices the gateway passes in (gateway.config [commands])."""
+
+    # Approving an order whose total is at least this needs the approver's PIN
+    # (``Y 1001 PIN``); None = never.
+    pin_above: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +72,10 @@ class Command:
     aliases: tuple[str, ...] = ()
     min_args: int = 0
     max_args: int | None = None
+    # The erpcore.services module that must be open for the command (None: always runs).
+    module: str | None = None
+    # True when the handler writes: it then runs in a savepoint that an error rolls back.
+    writes: bool = False
 
     @property
     def words(self) -> tuple[str, ...]:

@@ -77,3 +77,11 @@ def text(key: str, lang: str, **values: object) -> str:
 def both(key: str, **values: object) -> str:
     """The message in Chinese then English, for a reader whose language is unknown."""
     return f"{text(key, 'zh', **values)} {text(key, 'en', **values)}"
+
+
+def register(messages: dict[str, dict[str, str]]) -> None:
+    """Add a command module's own texts to the catalogue (each key once)."""
+    for key, entry in messages.items():
+        if key in MESSAGES and MESSAGES[key] != entry:
+            raise ValueError(f"message {key!r} registered twice")
+        MESSAGES[key] = entry

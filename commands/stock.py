@@ -5,6 +5,7 @@ site of the enterprise. English replies name sites by code; Chinese replies by n
 """
 from __future__ import annotations
 
+from commands import partner_stock
 from commands.length import clip, clip_word, join_fitting
 from commands.registry import Command, Context, Reply
 from commands.replies import text
@@ -25,6 +26,9 @@ def run(ctx: Context, args: list[str]) -> Reply:
         skus = ", ".join(exc.skus)
         return Reply(clip(ctx.t("stock.ambiguous", query=clip_word(exc.query), skus=skus)), ok=False)
     except SiteNotFound as exc:
+        partner = partner_stock.lookup(ctx, item_query, site_query) if site_query else None
+        if partner is not None:
+            return partner
         sites = [
             _site_label(site.code, site.name, ctx.lang)
             for site in list_sites(ctx.session, ctx.enterprise.id)
@@ -59,6 +63,7 @@ COMMAND = Command(
     handler=run,
     min_args=1,
     max_args=2,
+    module="stock",
     synopsis={"zh": "库存 货品 [网点]", "en": "STOCK <item> [site]"},
     usage={
         "zh": "库存 货品 [网点] (或 KC): 按编码、型号或TAC查本网点或指定网点的库存。例: 库存 X100",

@@ -398,14 +398,32 @@ def log_command(
 ) -> None:
     """Write the business log row; a second row for the same MO is an IntegrityError
     (exactly-once business effects, enforced by the database)."""
-    execute(session, _INSERT_LOG, {
+    log_commands(session, [command_log_row(inbox_id, command, ok, now, enterprise_id, user_id)])
+
+
+def command_log_row(
+    inbox_id: int,
+    command: str,
+    ok: bool,
+    now: datetime,
+    enterprise_id: int | None = None,
+    user_id: int | None = None,
+) -> dict:
+    """The command_log row for one MO, for `log_commands`."""
+    return {
         "inbox_id": inbox_id,
         "enterprise_id": enterprise_id,
         "user_id": user_id,
         "command": clip(command or "", COMMAND_LEN) or "",
         "ok": bool(ok),
         "created_at": now,
-    })
+    }
+
+
+def log_commands(session: Session, rows: Sequence[dict]) -> None:
+    """Write several command_log rows in one statement (see `log_command`)."""
+    if rows:
+        execute(session, _INSERT_LOG, list(rows))
 
 
 def pending_count(session: Session) -> int:

@@ -6,6 +6,7 @@ is accepted and its TAC used.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, bindparam, func, select
@@ -70,11 +71,39 @@ def tac_of(query: str) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class ItemRef:
+    """The columns a query answer needs, without loading an ORM entity."""
+
+    id: int
+    sku: str
+    name: str
+    name_en: str | None
+    model: str | None
+
+
 # Built once: building and cache-keying statements per MO cost more than running them.
 _IN_TENANT = select(Item).where(Item.enterprise_id == bindparam("enterprise_id")).order_by(Item.sku)
 _BY_SKU = _IN_TENANT.where(func.upper(Item.sku) == bindparam("value"))
 _BY_MODEL = _IN_TENANT.where(func.upper(Item.model) == bindparam("value"))
 _BY_TAC = _IN_TENANT.where(Item.tac == bindparam("value"))
+_REF_IN_TENANT = (select(Item.id, Item.sku, Item.name, Item.name_en, Item.model)
+                  .where(Item.enterprise_id == bindparam("enterprise_id")).order_by(Item.sku))
+_REF_BY = {
+    "sku": _REF_IN_TENANT.where(func.upper(Item.sku) == bindparam("value")),
+    "model": _REF_IN_TENANT.where(func.upper(Item.model) == bindparam("value")),
+    "tac": _REF_IN_TENANT.where(Item.tac == bindparam("value")),
+}
+
+
+def _candidates(query: str) -> list[tuple[str, str]]:
+    """(how, value) lookups in order: SKU, model, then TAC (case-insensitive)."""
+    key = query.upper()
+    found = [("sku", key), ("model", key)]
+    tac = tac_of(query)
+    if tac is not None:
+        found.append(("tac", tac))
+    return found
 
 
 def find_item(session: Session, enterprise_id: int, query: str) -> Item:
@@ -83,15 +112,29 @@ def find_item(session: Session, enterprise_id: int, query: str) -> Item:
     query = query.strip()
     if not query:
         raise ItemNotFound(query)
-    key = query.upper()
-    candidates = [(_BY_SKU, key), (_BY_MODEL, key)]
-    tac = tac_of(query)
-    if tac is not None:
-        candidates.append((_BY_TAC, tac))
-    for statement, value in candidates:
-        found = list(session.scalars(statement, {"enterprise_id": enterprise_id, "value": value}))
+    statements = {"sku": _BY_SKU, "model": _BY_MODEL, "tac": _BY_TAC}
+    for how, value in _candidates(query):
+        found = list(session.scalars(statements[how],
+                                     {"enterprise_id": enterprise_id, "value": value}))
         if len(found) == 1:
             return found[0]
         if found:
             raise AmbiguousItem(query, [item.sku for item in found])
+    raise ItemNotFound(query)
+
+
+def find_item_ref(session: Session, enterprise_id: int, query: str) -> ItemRef:
+    """Like `find_item`, as plain columns: for read-only answers on the SMS hot path,
+    where loading an entity costs more than the query."""
+    query = query.strip()
+    if not query:
+        raise ItemNotFound(query)
+    connection = session.connection()
+    for how, value in _candidates(query):
+        found = connection.execute(
+            _REF_BY[how], {"enterprise_id": enterprise_id, "value": value}).all()
+        if len(found) == 1:
+            return ItemRef(*found[0])
+        if found:
+            raise AmbiguousItem(query, [row.sku for row in found])
     raise ItemNotFound(query)

@@ -35,6 +35,8 @@ CORE_MODULES = (
     "erpcore.alerts",
     "erpcore.tasks",
     "erpcore.sharing",
+    # sync with enterprise servers (issue 7, migration 0006_sync)
+    "sync.models",
 )
 # Modules written by other parts of the team; loaded when present. find_spec (rather than
 # catching ImportError) lets a real import error inside such a module surface.

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import Integer, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from erpcore.inbox import as_timedelta, chunks, clip, skip_locked
+from erpcore.inbox import as_timedelta, chunks, clip, execute, skip_locked
 from erpcore.messaging_models import (
     ADDRESS_LEN,
     CODING_LEN,
@@ -43,9 +43,50 @@ orphan_t = ReceiptOrphan.__table__
 DELIVERED_STATES = frozenset({"DELIVRD"})
 UNDELIVERED_STATES = frozenset({"UNDELIV", "EXPIRED", "REJECTD", "DELETED"})
 _DIGITS = frozenset(string.digits)
+_IDS = bindparam("ids", expanding=True)
 _HEX = frozenset(string.hexdigits.lower())
 #: Hex forms are also tried zero-padded up to this width (SMSCs pad to 8, 10 or 16).
 MAX_HEX_PAD = 16
+
+# Hot-path statements, built once: per batch, building and cache-keying statements cost
+# more than running them. Values go in as bind parameters (IN lists "expanding").
+_c = outbox_t.c
+_INSERT = insert(outbox_t)
+_LIMIT = bindparam("limit", type_=Integer, literal_execute=True)
+_CLAIM_DUE = (select(_c.id).where(_c.state == "queued", _c.next_attempt_at <= bindparam("now"))
+              .order_by(_c.next_attempt_at, _c.id).limit(_LIMIT))
+_CLAIM_EXPIRED = (select(_c.id).where(_c.state == "sending", _c.lease_until < bindparam("now"))
+                  .order_by(_c.id).limit(_LIMIT))
+_CLAIM_QUERIES = {
+    (query, locking): query.with_for_update(skip_locked=True) if locking else query
+    for query in (_CLAIM_DUE, _CLAIM_EXPIRED)
+    for locking in (False, True)
+}
+_TAKE = (update(outbox_t).where(_c.id.in_(_IDS))
+         .values(state="sending", attempts=_c.attempts + 1, lease_until=bindparam("until")))
+_CLAIMED = (select(_c.id, _c.inbox_id, _c.link, _c.sender, _c.recipient, _c.text, _c.coding,
+                   _c.concat_ref, _c.concat_total, _c.concat_number, _c.attempts)
+            .where(_c.id.in_(_IDS)).order_by(_c.id))
+_RENEW = (update(outbox_t).where(_c.id.in_(_IDS), _c.state == "sending")
+          .values(lease_until=bindparam("until")))
+_RELEASE = (update(outbox_t).where(_c.id.in_(_IDS), _c.state == "sending")
+            .values(state="queued", lease_until=None, attempts=_c.attempts - 1))
+_SUBMITTED = (update(outbox_t).where(_c.id == bindparam("b_id"))
+              .values(state="sent", smsc_id=bindparam("b_smsc"),
+                      submitted_at=bindparam("b_now"), lease_until=None))
+_BY_SMSC_IDS = select(_c.id, _c.smsc_id).where(_c.smsc_id.in_(_IDS))
+_APPLY_FINAL = update(outbox_t).where(_c.id == bindparam("b_id")).values(
+    state=bindparam("b_state"), receipt_state=bindparam("b_rstate"),
+    receipt_at=bindparam("b_at"), last_error=bindparam("b_err"),
+)
+_APPLY_INTERIM = update(outbox_t).where(_c.id == bindparam("b_id")).values(
+    receipt_state=bindparam("b_rstate"), receipt_at=bindparam("b_at"),
+)
+_ANY_ORPHAN = select(orphan_t.c.id).limit(1)
+_ORPHANS_BY_SMSC = (select(orphan_t.c.id, orphan_t.c.smsc_id, orphan_t.c.state, orphan_t.c.error)
+                    .where(orphan_t.c.smsc_id.in_(_IDS)).order_by(orphan_t.c.id))
+_DELETE_ORPHANS = delete(orphan_t).where(orphan_t.c.id.in_(_IDS))
+_INSERT_ORPHANS = insert(orphan_t)
 
 
 @dataclass(frozen=True)
@@ -110,7 +151,7 @@ def enqueue(session: Session, parts: Sequence[OutboxPart], now: datetime) -> int
         for p in parts
     ]
     if rows:
-        session.execute(insert(outbox_t), rows)
+        execute(session, _INSERT, rows)
     return len(rows)
 
 
@@ -122,33 +163,35 @@ def claim_due(
         return []
     lease = as_timedelta(lease)
     # Two index-ordered queries so that SKIP LOCKED locks only the rows returned.
-    due = and_(outbox_t.c.state == "queued", outbox_t.c.next_attempt_at <= now)
-    ids = _claim_ids(session, due, (outbox_t.c.next_attempt_at, outbox_t.c.id), limit)
+    locking = skip_locked(session)
+    ids = _claim_ids(session, _CLAIM_QUERIES[_CLAIM_DUE, locking], limit, now)
     if len(ids) < limit:
-        expired = and_(outbox_t.c.state == "sending", outbox_t.c.lease_until < now)
-        ids += _claim_ids(session, expired, (outbox_t.c.id,), limit - len(ids))
+        ids += _claim_ids(session, _CLAIM_QUERIES[_CLAIM_EXPIRED, locking], limit - len(ids), now)
     if not ids:
         return []
-    session.execute(
-        update(outbox_t)
-        .where(outbox_t.c.id.in_(ids))
-        .values(state="sending", attempts=outbox_t.c.attempts + 1, lease_until=now + lease)
-    )
-    c = outbox_t.c
-    rows = session.execute(
-        select(c.id, c.inbox_id, c.link, c.sender, c.recipient, c.text, c.coding,
-               c.concat_ref, c.concat_total, c.concat_number, c.attempts)
-        .where(c.id.in_(ids))
-        .order_by(c.id)
-    )
-    return [DueSms(**r._asdict()) for r in rows]
+    execute(session, _TAKE, {"ids": ids, "until": now + lease})
+    return [DueSms(*r) for r in execute(session, _CLAIMED, {"ids": ids})]
 
 
-def _claim_ids(session: Session, condition, order, limit: int) -> list[int]:
-    query = select(outbox_t.c.id).where(condition).order_by(*order).limit(limit)
-    if skip_locked(session):
-        query = query.with_for_update(skip_locked=True)
-    return list(session.execute(query).scalars())
+def _claim_ids(session: Session, query, limit: int, now: datetime) -> list[int]:
+    return list(execute(session, query, {"limit": limit, "now": now}).scalars())
+
+
+def renew(session: Session, ids: Sequence[int], until: datetime) -> int:
+    """Extend the claim lease of rows still being sent (held, not yet submitted)."""
+    count = 0
+    for chunk in chunks(list(ids)):
+        count += execute(session, _RENEW, {"ids": list(chunk), "until": until}).rowcount or 0
+    return count
+
+
+def release(session: Session, ids: Sequence[int]) -> int:
+    """Give claimed rows that were never submitted back to the queue (their claim did
+    not count as an attempt)."""
+    count = 0
+    for chunk in chunks(list(ids)):
+        count += execute(session, _RELEASE, {"ids": list(chunk)}).rowcount or 0
+    return count
 
 
 def mark_submitted(
@@ -157,13 +200,16 @@ def mark_submitted(
     """Record the SMS centre's ids; returns how many waiting receipts then matched."""
     if not submitted:
         return 0
-    session.execute(
-        update(outbox_t)
-        .where(outbox_t.c.id == bindparam("b_id"))
-        .values(state="sent", smsc_id=bindparam("b_smsc"), submitted_at=now, lease_until=None),
-        [{"b_id": oid, "b_smsc": normalise_id(smsc_id)} for oid, smsc_id in submitted],
-    )
-    return _match_orphans(session, {normalise_id(s): oid for oid, s in submitted}, now)
+    by_smsc = {}
+    params = []
+    for oid, smsc_id in submitted:
+        sid = normalise_id(smsc_id)
+        by_smsc[sid] = oid
+        params.append({"b_id": oid, "b_smsc": sid, "b_now": now})
+    execute(session, _SUBMITTED, params)
+    if execute(session, _ANY_ORPHAN).first() is None:
+        return 0  # the usual case: no receipt overtook its submit record
+    return _match_orphans(session, by_smsc, now)
 
 
 def mark_retry(session: Session, outbox_id: int, next_attempt_at: datetime, error: str) -> None:
@@ -213,46 +259,37 @@ def receipt_id_forms(smsc_id: str) -> set[str]:
 def _find_rows(session: Session, ids: set[str]) -> dict[str, int]:
     """For each receipt id, the outbox row it belongs to (exact spelling first, then
     the newest row among other spellings)."""
-    forms = {i: receipt_id_forms(i) for i in ids}
-    wanted = sorted(set().union(*forms.values())) if forms else []
-    by_smsc: dict[str, int] = {}
-    for chunk in chunks(wanted):
-        rows = session.execute(
-            select(outbox_t.c.id, outbox_t.c.smsc_id).where(outbox_t.c.smsc_id.in_(chunk))
-        )
-        for r in rows:
-            by_smsc[r.smsc_id] = max(r.id, by_smsc.get(r.smsc_id, 0))
-    found: dict[str, int] = {}
+    found = _newest_by_smsc(session, sorted(ids))
+    rest = ids - found.keys()  # usually none: the id comes back as it was submitted
+    if not rest:
+        return found
+    forms = {i: receipt_id_forms(i) for i in rest}
+    by_smsc = _newest_by_smsc(session, sorted(set().union(*forms.values())))
     for rid, fs in forms.items():
-        if rid in by_smsc:
-            found[rid] = by_smsc[rid]
-        else:
-            candidates = [by_smsc[f] for f in fs if f in by_smsc]
-            if candidates:
-                found[rid] = max(candidates)
+        candidates = [by_smsc[f] for f in fs if f in by_smsc]
+        if candidates:
+            found[rid] = max(candidates)
     return found
+
+
+def _newest_by_smsc(session: Session, smsc_ids: list[str]) -> dict[str, int]:
+    """The newest outbox row per stored smsc_id among `smsc_ids`."""
+    by_smsc: dict[str, int] = {}
+    for chunk in chunks(smsc_ids):
+        for r in execute(session, _BY_SMSC_IDS, {"ids": list(chunk)}):
+            by_smsc[r.smsc_id] = max(r.id, by_smsc.get(r.smsc_id, 0))
+    return by_smsc
 
 
 def _apply(session: Session, updates: list[dict]) -> None:
     """Write receipts (dicts with b_id, b_rstate, b_at, b_err) onto outbox rows."""
     final = [u for u in updates if u["b_state"] is not None]
     interim = [u for u in updates if u["b_state"] is None]
-    where = outbox_t.c.id == bindparam("b_id")
     if final:
-        session.execute(
-            update(outbox_t).where(where).values(
-                state=bindparam("b_state"), receipt_state=bindparam("b_rstate"),
-                receipt_at=bindparam("b_at"), last_error=bindparam("b_err"),
-            ),
-            final,
-        )
+        execute(session, _APPLY_FINAL, final)
     if interim:
-        session.execute(
-            update(outbox_t).where(where).values(
-                receipt_state=bindparam("b_rstate"), receipt_at=bindparam("b_at"),
-            ),
-            [{k: v for k, v in u.items() if k not in ("b_state", "b_err")} for u in interim],
-        )
+        execute(session, _APPLY_INTERIM,
+                [{k: v for k, v in u.items() if k not in ("b_state", "b_err")} for u in interim])
 
 
 def _update_for(outbox_id: int, state: str, error: str | None, at: datetime) -> dict:
@@ -292,7 +329,7 @@ def record_receipts(session: Session, reports: Sequence[Receipt], now: datetime)
             })
     _apply(session, updates)
     if orphans:
-        session.execute(insert(orphan_t), orphans)
+        execute(session, _INSERT_ORPHANS, orphans)
     return len(updates)
 
 
@@ -310,11 +347,7 @@ def _apply_orphans(session: Session, owner: dict[str, int], now: datetime) -> in
     """Apply the orphans whose id is a key of `owner` to the row it names; delete them."""
     orphans = []
     for chunk in chunks(sorted(owner)):
-        orphans.extend(session.execute(
-            select(orphan_t.c.id, orphan_t.c.smsc_id, orphan_t.c.state, orphan_t.c.error)
-            .where(orphan_t.c.smsc_id.in_(chunk))
-            .order_by(orphan_t.c.id)
-        ).all())
+        orphans.extend(execute(session, _ORPHANS_BY_SMSC, {"ids": list(chunk)}).all())
     if not orphans:
         return 0
     # Per row, a final receipt wins over interim ones; among equals the latest.
@@ -326,7 +359,7 @@ def _apply_orphans(session: Session, owner: dict[str, int], now: datetime) -> in
             best[oid] = o
     _apply(session, [_update_for(oid, o.state, o.error, now) for oid, o in best.items()])
     for chunk in chunks([o.id for o in orphans]):
-        session.execute(delete(orphan_t).where(orphan_t.c.id.in_(chunk)))
+        execute(session, _DELETE_ORPHANS, {"ids": list(chunk)})
     return len(best)
 
 

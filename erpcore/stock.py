@@ -12,8 +12,9 @@ from sqlalchemy import DateTime, ForeignKey, UniqueConstraint, bindparam, func, 
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from erpcore.base import MYSQL_TABLE_OPTIONS, Base
-from erpcore.items import AmbiguousItem, Item, ItemNotFound, find_item
+from erpcore.items import AmbiguousItem, Item, ItemNotFound, find_item_ref
 from erpcore.sites import Site, SiteNotFound, get_site, list_sites
+from erpcore.tenants import transaction_memo
 
 __all__ = [
     "AmbiguousItem",
@@ -47,6 +48,10 @@ _LEVELS = select(StockLevel.site_id, StockLevel.quantity).where(
     StockLevel.item_id == bindparam("item_id"),
     StockLevel.site_id.in_(bindparam("site_ids", expanding=True)),
 )
+_SITE_BY_ID = select(Site.id, Site.code, Site.name, Site.name_en, Site.enterprise_id).where(
+    Site.id == bindparam("site_id")
+)
+_SITE_MEMO = "merp.stock_site_by_id"
 
 
 @dataclass(frozen=True)
@@ -85,12 +90,11 @@ def stock_of(
     """Stock of the item ``item_query`` names (SKU, model or TAC): at ``site_code`` when
     given, else at ``default_site_id`` (the user's own site), else at every site of the
     enterprise, most stock first. Raises ItemNotFound, AmbiguousItem or SiteNotFound."""
-    item = find_item(session, enterprise_id, item_query)
+    item = find_item_ref(session, enterprise_id, item_query)
     if site_code:
         sites = [get_site(session, enterprise_id, site_code)]
     elif default_site_id is not None:
-        # By primary key: the identity map answers for users of the same site in a batch.
-        site = session.get(Site, default_site_id)
+        site = _site_by_id(session, default_site_id)
         if site is None or site.enterprise_id != enterprise_id:
             raise SiteNotFound(str(default_site_id))
         sites = [site]
@@ -109,6 +113,16 @@ def stock_of(
     if all_sites:
         levels.sort(key=lambda level: -level.quantity)  # stable: ties keep site order
     return StockResult(item.sku, item.name, item.name_en, item.model, tuple(levels), all_sites)
+
+
+def _site_by_id(session: Session, site_id: int):
+    """A site's columns by primary key, remembered for the rest of the transaction (the
+    users of a dispatcher batch share a few sites; an entity load per MO cost more than
+    the whole stock query)."""
+    memo = transaction_memo(session, _SITE_MEMO)
+    if site_id not in memo:
+        memo[site_id] = session.connection().execute(_SITE_BY_ID, {"site_id": site_id}).first()
+    return memo[site_id]
 
 
 def set_quantity(session: Session, item: Item, site: Site, quantity: int) -> StockLevel:

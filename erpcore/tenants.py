@@ -60,7 +60,7 @@ def find_by_extension(session: Session, extension: str) -> Enterprise | None:
     dispatcher batch asks for the same few enterprises hundreds of times)."""
     if not extension:
         return None
-    memo = _transaction_memo(session)
+    memo = transaction_memo(session, _MEMO_KEY)
     enterprise = memo.get(extension)
     if enterprise is None:
         enterprise = session.scalars(_BY_EXTENSION, {"extension": extension}).first()
@@ -69,15 +69,16 @@ def find_by_extension(session: Session, extension: str) -> Enterprise | None:
     return enterprise
 
 
-def _transaction_memo(session: Session) -> dict:
-    """A dict that lives as long as the session's current (outermost) transaction."""
+def transaction_memo(session: Session, key: str) -> dict:
+    """A dict (one per `key`) that lives as long as the session's current (outermost)
+    transaction: for rows a dispatcher batch would otherwise load once per MO."""
     transaction = session.get_transaction()
     if transaction is None:
         return {}  # not in a transaction yet: nothing to remember across
-    held = session.info.get(_MEMO_KEY)
+    held = session.info.get(key)
     if held is None or held[0] is not transaction:
         held = (transaction, {})
-        session.info[_MEMO_KEY] = held
+        session.info[key] = held
     return held[1]
 
 

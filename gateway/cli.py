@@ -139,6 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     admin = sub.add_parser("admin", help="import and export enterprises, users, items, stock")
     add_admin_commands(admin.add_subparsers(dest="admin_command", metavar="ACTION", required=True))
 
+    from sync.agent import add_agent_command
+
+    add_agent_command(sub)
+
     simp = sub.add_parser("sim", help="SMS centre simulator, handset console, load runner")
     add_sim_commands(simp.add_subparsers(dest="sim_command", metavar="ACTION"))
     return parser

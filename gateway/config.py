@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import configparser
 import dataclasses
+import datetime
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,6 +58,36 @@ class OutboxSection:
 
 
 @dataclass(frozen=True)
+class NotifySection:
+    quiet_start: str = opt(
+        "22:00", "start of quiet hours (enterprise local time, HH:MM): non-urgent notifications "
+        "(alerts, approval requests) wait until quiet_end; equal start and end = none"
+    )
+    quiet_end: str = opt("08:00", "end of quiet hours (HH:MM)")
+    utc_offset_hours: float = opt(8.0, "enterprises' local time as hours east of UTC")
+    interval: float = opt(5.0, "seconds between looks for notifications to send")
+    batch: int = opt(200, "notifications turned into SMS per transaction at most")
+
+
+@dataclass(frozen=True)
+class CommandsSection:
+    approval_pin_above: float = opt(
+        0.0, "approving a document whose total is at least this needs the approver's PIN "
+        "(Y <no> <PIN>; the PIN is their web password); 0 = never"
+    )
+
+
+@dataclass(frozen=True)
+class SyncSection:
+    peers: str = opt(
+        "", "file listing the enterprises whose own ERP servers sync with us (secret, agent URL, "
+        "conflict rules; see `merp agent --example-peers`); empty = no sync. Needs [web] listen: "
+        "the endpoints are served under /sync/<enterprise code>/"
+    )
+    threads: int = opt(2, "database threads of the sync scans and batches")
+
+
+@dataclass(frozen=True)
 class WebSection:
     listen: str = opt(
         "", "Twisted server endpoint of the web server (/metrics, /api), e.g. "
@@ -66,6 +97,16 @@ class WebSection:
         "", "bearer token of the operator console JSON API under /api; empty = API off"
     )
     threads: int = opt(4, "database threads serving web requests")
+    wap: bool = opt(True, "serve the WAP approval pages (WML, XHTML-MP, HTML) under /wap")
+    wap_secret: str = opt(
+        "", "secret that signs approval links and login forms; empty = a random one per start "
+        "(links sent before a restart then stop working)"
+    )
+    wap_session_minutes: int = opt(15, "minutes of inactivity after which a WAP login ends")
+    wap_link_hours: int = opt(72, "hours an approval link sent by SMS stays valid")
+    public_url: str = opt(
+        "http://127.0.0.1:8080", "base URL handsets reach the web server at (links in SMS and WAP Push)"
+    )
 
 
 @dataclass(frozen=True)
@@ -110,6 +151,9 @@ class Config:
     inbox: InboxSection = field(default_factory=InboxSection)
     outbox: OutboxSection = field(default_factory=OutboxSection)
     web: WebSection = field(default_factory=WebSection)
+    notify: NotifySection = field(default_factory=NotifySection)
+    commands: CommandsSection = field(default_factory=CommandsSection)
+    sync: SyncSection = field(default_factory=SyncSection)
     links: dict[str, LinkSection] = field(default_factory=dict)
 
     @property
@@ -124,6 +168,9 @@ _SECTIONS = {
     "inbox": InboxSection,
     "outbox": OutboxSection,
     "web": WebSection,
+    "notify": NotifySection,
+    "commands": CommandsSection,
+    "sync": SyncSection,
 }
 LINK_PREFIX = "link:"
 PROTOCOLS = ("smpp", "cmpp2", "cmpp3")
@@ -176,6 +223,12 @@ def parse(text: str, source: str = "<string>") -> Config:
                 f"{source}: unknown section [{name}]; known: "
                 + ", ".join([*_SECTIONS, "link:NAME"])
             )
+    for option in ("quiet_start", "quiet_end"):
+        value = getattr(sections.get("notify", NotifySection()), option)
+        try:
+            datetime.time.fromisoformat(value.strip())
+        except ValueError:
+            raise ConfigError(f"[notify] {option} = {value!r}: expected a time HH:MM") from None
     for link, section in links.items():
         if section.protocol not in PROTOCOLS:
             raise ConfigError(f"[link:{link}] protocol {section.protocol!r} is not supported: "

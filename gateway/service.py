@@ -53,7 +53,24 @@ def pipeline_settings(config: Config) -> PipelineSettings:
         outbox_lease=config.outbox.lease,
         outbox_batch=config.outbox.batch,
         poll_interval=config.outbox.poll_interval,
+        notify_interval=config.notify.interval,
+        notify_batch=config.notify.batch,
+        quiet_start=config.notify.quiet_start,
+        quiet_end=config.notify.quiet_end,
+        utc_offset_hours=config.notify.utc_offset_hours,
     )
+
+
+def command_handler(config: Config):
+    """commands.handle with the deployment's command options."""
+    import functools
+    from decimal import Decimal
+
+    import commands
+
+    pin_above = config.commands.approval_pin_above
+    options = commands.Options(pin_above=Decimal(str(pin_above)) if pin_above > 0 else None)
+    return functools.partial(commands.handle, options=options)
 
 
 class GatewayService(MultiService):
@@ -65,7 +82,7 @@ class GatewayService(MultiService):
         self.engine = db.make_engine(config.gateway.database)
         sessions = db.make_sessionmaker(self.engine)
         self.pipeline = PipelineService(
-            sessions, pipeline_settings(config), reactor=reactor
+            sessions, pipeline_settings(config), reactor=reactor, handle=command_handler(config)
         )
         self.pipeline.setServiceParent(self)
         self.links = []
@@ -74,6 +91,13 @@ class GatewayService(MultiService):
             self.pipeline.add_link(link)
             link.setServiceParent(self)
             self.links.append(link)
+        self.sync = None
+        if config.sync.peers:
+            from sync.cluster import ClusterSync
+
+            self.sync = ClusterSync(config.sync.peers, self.engine, sessions, reactor,
+                                    config.sync.threads)
+            self.sync.setServiceParent(self)
         self.web = None
         if config.web.listen:
             self._add_web(config, sessions, reactor)

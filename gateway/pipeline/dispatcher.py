@@ -1,10 +1,14 @@
 """Runs the command of every stored MO and queues its reply: the transactional outbox.
 
 Per MO, one savepoint inside the batch's transaction holds the business change (made by
-`commands.handle` through the session), the reply's outbox rows, the command_log row and
-the MO's "done" mark: all of them or none (ARCHITECTURE.md, "Message path", step 3).
-A command that raises is rolled back to its savepoint and the user still gets a short
-"system busy" reply, logged with ok=False, so no MO is ever stuck. An MO that was
+`commands.handle` through the session); the reply's outbox rows, the command_log rows and
+the "done" marks of the whole batch are then written together, a few statements for all
+MOs, in the same transaction: all of them or none (ARCHITECTURE.md, "Message path",
+step 3). If that batch write fails (say, another process already logged one of the MOs),
+a savepoint around the whole batch rolls every change back and the batch is done again
+one MO at a time, each MO's change and writes in its own savepoint, so one bad MO costs
+only itself. A command that raises is rolled back to its savepoint and the user still
+gets a short "system busy" reply, logged with ok=False, so no MO is ever stuck. An MO that was
 already claimed `max_attempts` times (its batch kept dying) is answered the same way
 without running the command again.
 
@@ -156,12 +160,26 @@ class Dispatcher(Service):
     def dispatch_batch(self, session, mos: list[inbox.StoredMo], now) -> int:
         """Handle each MO in its own savepoint; returns how many outbox parts were queued."""
         inbox.renew(session, [mo.id for mo in mos], now + self._lease)
-        queued = 0
-        for mo in mos:
-            queued += self._dispatch_one(session, mo, now)
+        counts = _Counts()
+        try:
+            with session.begin_nested():
+                writes = _Writes()
+                for mo in mos:
+                    self._dispatch_one(session, mo, now, counts, writes)
+                queued = writes.flush(session, now)
+        except Exception:
+            log.exception("writing the replies of %d MOs at once failed; one by one now",
+                          len(mos))
+            counts = _Counts()
+            queued = sum(self._dispatch_one(session, mo, now, counts) for mo in mos)
+        self.handled += counts.handled
+        self.command_errors += counts.errors
+        self.given_up += counts.given_up
         return queued
 
-    def _dispatch_one(self, session, mo: inbox.StoredMo, now) -> int:
+    def _dispatch_one(self, session, mo: inbox.StoredMo, now, counts, writes=None) -> int:
+        """Run one MO's command in a savepoint; its writes go to `writes` (the batch's,
+        written later) or, without one, to the database at once inside the savepoint."""
         if mo.attempts <= self._max_attempts:
             try:
                 with session.begin_nested():
@@ -171,31 +189,37 @@ class Dispatcher(Service):
                     )
                     result = self._handle(session, sms, self._service_code)
                     queued = self._finish(
-                        session, mo, now, result.reply, result.command, result.ok,
+                        session, writes, mo, now, result.reply, result.command, result.ok,
                         result.enterprise_id, result.user_id,
                     )
-                self.handled += 1
+                counts.handled += 1
                 return queued
             except Exception:
-                self.command_errors += 1
+                counts.errors += 1
                 log.exception("command for MO %s from %s failed; answering 'busy'",
                               mo.id, mo.sender)
         else:
-            self.given_up += 1
+            counts.given_up += 1
             log.error("MO %s claimed %d times; answering 'busy' without running it",
                       mo.id, mo.attempts)
         try:
             with session.begin_nested():
-                return self._finish(session, mo, now, ERROR_REPLY, ERROR_COMMAND, False)
+                return self._finish(session, writes, mo, now, ERROR_REPLY, ERROR_COMMAND, False)
         except Exception:
             # Typically: another process already logged it (unique command_log.inbox_id).
             log.exception("could not answer MO %s; it is retried after its lease", mo.id)
             return 0
 
-    def _finish(self, session, mo, now, reply, command, ok, enterprise_id=None, user_id=None):
+    def _finish(self, session, writes, mo, now, reply, command, ok, enterprise_id=None,
+                user_id=None):
         parts = self.reply_parts(mo, reply) if reply else []
+        log_row = inbox.command_log_row(mo.id, command or "", bool(ok), now, enterprise_id,
+                                        user_id)
+        if writes is not None:
+            writes.add(parts, log_row, mo.id)
+            return len(parts)
         outbox.enqueue(session, parts, now)
-        inbox.log_command(session, mo.id, command or "", bool(ok), now, enterprise_id, user_id)
+        inbox.log_commands(session, [log_row])
         inbox.mark_done(session, [mo.id], now)
         return len(parts)
 
@@ -216,3 +240,32 @@ class Dispatcher(Service):
                               concat_number=number, **common)
             for number, text in enumerate(texts, start=1)
         ]
+
+
+class _Counts:
+    """Metrics of one batch, added to the dispatcher's once the batch is through."""
+
+    def __init__(self):
+        self.handled = self.errors = self.given_up = 0
+
+
+class _Writes:
+    """The batch's outbox parts, command_log rows and done ids, written together."""
+
+    def __init__(self):
+        self.parts: list[outbox.OutboxPart] = []
+        self.log_rows: list[dict] = []
+        self.done: list[int] = []
+
+    def add(self, parts, log_row: dict, inbox_id: int) -> None:
+        self.parts.extend(parts)
+        self.log_rows.append(log_row)
+        self.done.append(inbox_id)
+
+    def flush(self, session, now) -> int:
+        queued = outbox.enqueue(session, self.parts, now) if self.parts else 0
+        if self.log_rows:
+            inbox.log_commands(session, self.log_rows)
+        if self.done:
+            inbox.mark_done(session, self.done, now)
+        return queued

@@ -1,10 +1,14 @@
 """Submits queued replies through the links as their windows allow; records the outcome.
 
-It claims only as many due rows as the bound links have free window slots, wakes when a
-link says it is ready (bound, or a slot freed) and on a timer (retries that became due,
-rows whose claim lease ran out after a crash: at-least-once toward the SMS centre).
-Outcomes (message id, retry with exponential backoff, final failure) are written in
-batches: while one write is in flight the next ones collect.
+It keeps up to `batch` claimed rows in memory (prefetch) and submits from them as window
+slots free, claiming again when fewer than half are left: one claim transaction serves
+many replies instead of one per freed slot. Held rows keep their claim lease; a crash
+leaves them to be claimed again after it (at-least-once toward the SMS centre), rows held
+past half their lease have it renewed in one UPDATE, and a clean stop releases them.
+It wakes when a link says it is ready (bound, or a slot freed), when the dispatcher
+queued replies, and on a timer (retries that became due, leases that ran out after a
+crash). Outcomes (message id, retry with exponential backoff, final failure) are written
+in batches: while one write is in flight the next ones collect.
 """
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from twisted.application.service import Service
-from twisted.internet.defer import fail, succeed
+from twisted.internet.defer import DeferredList, fail, succeed
 from twisted.internet.task import LoopingCall
 
 from erpcore import outbox
@@ -83,9 +87,15 @@ class OutboxSender(Service):
         self._poll_interval = poll_interval
         self._housekeeping_interval = housekeeping_interval
         self._orphan_retention = timedelta(seconds=orphan_retention)
-        self._held: deque[outbox.DueSms] = deque()
+        # Claimed rows not yet submitted, oldest claim first, with their lease's end.
+        self._held: deque[tuple[outbox.DueSms, object]] = deque()
+        self._held_ids: set[int] = set()
+        self._low_water = max(1, batch // 2)
         self._in_flight: set[int] = set()  # outbox ids submitted, answer pending
         self._claiming = False
+        self._claim_again = False  # new rows may have been queued during a claim
+        self._drained = False  # the last claim found fewer rows than it asked for
+        self._renewing = False
         self._submitted: list[tuple[int, str]] = []
         self._retries: list[tuple[int, object, str]] = []
         self._failures: list[tuple[int, str]] = []
@@ -97,12 +107,14 @@ class OutboxSender(Service):
         self.retried = 0
         self.failed = 0
         self.late_receipts = 0
+        self.claims = 0
+        self.renewed = 0
         for link in links:
             self.add_link(link)
 
     def add_link(self, link) -> None:
         self.links.append(link)
-        link.add_ready_listener(self.wake)
+        link.add_ready_listener(self._link_ready)
 
     # -- service ----------------------------------------------------------------------
 
@@ -121,9 +133,24 @@ class OutboxSender(Service):
             if loop.running:
                 loop.stop()
         self._loops = []
-        self._held.clear()  # claimed but not submitted: claimed again after the lease
         self._record()
-        return self._recording if self._recording is not None else succeed(None)
+        waits = [self._release_held()]
+        if self._recording is not None:
+            waits.append(self._recording)
+        return DeferredList(waits)
+
+    def _release_held(self):
+        """Give claimed-but-unsent rows back to the queue (else they wait out the lease)."""
+        ids = [row.id for row, _ in self._held]
+        self._held.clear()
+        self._held_ids.clear()
+        if not ids:
+            return succeed(None)
+        d = self._worker.run(outbox.release, ids)
+        d.addErrback(lambda f: log.warning("releasing %d held replies failed (claimed again "
+                                           "after their lease): %s", len(ids),
+                                           f.getErrorMessage()))
+        return d
 
     # -- choosing a link ----------------------------------------------------------------
 
@@ -143,38 +170,92 @@ class OutboxSender(Service):
     # -- claim and submit -----------------------------------------------------------------
 
     def wake(self) -> None:
-        """Submit held rows, then claim as many due rows as there are free slots."""
+        """New rows may be due: submit held rows, then claim when few are held."""
+        self._drained = False
+        if self._claiming:
+            self._claim_again = True
+        self._link_ready()
+
+    def _link_ready(self) -> None:
+        """A link bound or a slot freed: submit held rows; claim more only when the
+        last claim did not find the queue empty (a wake says when there is more)."""
         self._submit_held()
         self._record()  # a write that failed earlier is tried again
-        if self._claiming or not self.running:
+        if self._claiming or not self.running or self._drained:
             return
-        free = min(self.capacity() - len(self._held), self._batch)
-        if free <= 0:
+        if not any(link.bound for link in self.links):
+            return  # nothing could take them: leave them to other processes
+        now = clock_now(self._clock)
+        self._check_leases(now)
+        if len(self._held) > self._low_water:
+            return
+        want = self._batch - len(self._held)
+        if want <= 0:
             return
         self._claiming = True
-        d = self._worker.run(outbox.claim_due, clock_now(self._clock), free, self._lease)
-        d.addCallbacks(self._claimed, self._claim_failed, callbackArgs=(free,))
+        self._claim_again = False
+        self.claims += 1
+        d = self._worker.run(outbox.claim_due, now, want, self._lease)
+        d.addCallbacks(self._claimed, self._claim_failed, callbackArgs=(want, now + self._lease))
 
-    def _claimed(self, rows: list[outbox.DueSms], asked: int) -> None:
+    def _claimed(self, rows: list[outbox.DueSms], asked: int, lease_end) -> None:
         self._claiming = False
         self.claimed += len(rows)
         # A row still in flight here whose lease ran out (a link slower than the lease)
         # is not submitted twice by this process; its pending answer settles it.
-        self._held.extend(row for row in rows if row.id not in self._in_flight)
+        for row in rows:
+            if row.id not in self._in_flight and row.id not in self._held_ids:
+                self._held.append((row, lease_end))
+                self._held_ids.add(row.id)
+        self._drained = len(rows) < asked and not self._claim_again
         self._submit_held()
-        if len(rows) >= asked:
-            self.wake()  # there may be more due rows and more free slots
+        if not self._drained:
+            self._link_ready()  # there may be more due rows
 
     def _claim_failed(self, failure) -> None:
         self._claiming = False
         log.error("claiming due replies failed: %s", failure.getErrorMessage())
 
+    def _check_leases(self, now) -> None:
+        """Drop held rows whose lease ran out (another claim may own them now); renew
+        all held rows in one UPDATE once the oldest is past half its lease."""
+        self._drop_expired(now)
+        if (self._renewing or not self._held
+                or self._held[0][1] - now > self._lease / 2):
+            return
+        until = now + self._lease
+        ids = [row.id for row, _ in self._held]
+        self._renewing = True
+        d = self._worker.run(outbox.renew, ids, until)
+        d.addCallbacks(self._renewed, self._renew_failed, callbackArgs=(set(ids), until))
+
+    def _drop_expired(self, now) -> None:
+        """Held rows are in claim order, so expired ones are at the head."""
+        while self._held and self._held[0][1] <= now:
+            row, _ = self._held.popleft()
+            self._held_ids.discard(row.id)
+            self._drained = False  # it is due again (an expired claim)
+            log.warning("outbox %s was held past its lease; it is claimed again", row.id)
+
+    def _renewed(self, _result, ids: set[int], until) -> None:
+        self._renewing = False
+        self.renewed += len(ids)
+        self._held = deque((row, until if row.id in ids else end) for row, end in self._held)
+
+    def _renew_failed(self, failure) -> None:
+        self._renewing = False
+        log.error("renewing the lease of held replies failed: %s", failure.getErrorMessage())
+
     def _submit_held(self) -> None:
+        if not self._held:
+            return
+        self._drop_expired(clock_now(self._clock))
         while self._held:
-            link = self.choose_link(self._held[0])
+            link = self.choose_link(self._held[0][0])
             if link is None:
                 return
-            row = self._held.popleft()
+            row, _ = self._held.popleft()
+            self._held_ids.discard(row.id)
             self._in_flight.add(row.id)
             try:
                 d = link.submit(to_outbound(row))

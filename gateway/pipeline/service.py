@@ -14,6 +14,7 @@ from twisted.application.service import MultiService
 from gateway.pipeline.db_worker import DbWorker
 from gateway.pipeline.dispatcher import Dispatcher
 from gateway.pipeline.inbox_writer import InboxWriter
+from gateway.pipeline.notifier import Notifier, QuietHours
 from gateway.pipeline.outbox_sender import OutboxSender
 
 
@@ -36,6 +37,11 @@ class PipelineSettings:
     housekeeping_interval: float = 30.0
     seen_part_retention: float = 86400.0
     orphan_retention: float = 86400.0
+    notify_interval: float = 5.0
+    notify_batch: int = 200
+    quiet_start: str = "22:00"  # enterprise local time; equal start and end = no quiet hours
+    quiet_end: str = "08:00"
+    utc_offset_hours: float = 8.0
 
 
 class PipelineService(MultiService):
@@ -51,6 +57,7 @@ class PipelineService(MultiService):
         handle: Callable | None = None,
         split: Callable | None = None,
         pool=None,
+        approval_link: Callable | None = None,
     ):
         super().__init__()
         if reactor is None:
@@ -72,12 +79,23 @@ class PipelineService(MultiService):
             self.worker, clock, s.service_code, handle=handle, split=split,
             batch=s.inbox_batch, lease=s.inbox_lease, max_attempts=s.command_attempts,
             part_timeout=s.part_timeout, seen_retention=s.seen_part_retention,
-            poll_interval=s.poll_interval, on_queued=self.sender.wake,
+            poll_interval=s.poll_interval, on_queued=self._replies_queued,
+        )
+        self.notifier = Notifier(
+            self.worker, clock, s.service_code, split=split, batch=s.notify_batch,
+            poll_interval=s.notify_interval,
+            quiet=QuietHours.parse(s.quiet_start, s.quiet_end, s.utc_offset_hours),
+            approval_link=approval_link, on_queued=self.sender.wake,
         )
         self.writer = InboxWriter(self.worker, clock, on_stored=self.dispatcher.wake)
         self.inbound_handler = self.writer
-        for child in (self.worker, self.dispatcher, self.sender):
+        for child in (self.worker, self.dispatcher, self.sender, self.notifier):
             child.setServiceParent(self)
+
+    def _replies_queued(self) -> None:
+        """After a dispatcher batch: send its replies, and whatever it gave others to know."""
+        self.sender.wake()
+        self.notifier.wake()
 
     def add_link(self, link) -> None:
         self.sender.add_link(link)

@@ -31,4 +31,13 @@ def build_site(gateway, sessionmaker, web_config, reactor, pool: ThreadPool) -> 
     root.putChild(b"metrics", metrics_resource(gateway))
     if web_config.operator_token:
         root.putChild(b"api", OperatorApi(sessionmaker, web_config.operator_token, reactor, pool))
+    if getattr(web_config, "wap", False):
+        from gateway.web.wap.resource import WapPages
+
+        root.putChild(b"wap", WapPages(
+            sessionmaker, reactor, pool, secret=web_config.wap_secret.encode("utf-8") or None,
+            idle_seconds=60.0 * web_config.wap_session_minutes,
+        ))
+    if getattr(gateway, "sync", None) is not None:
+        root.putChild(b"sync", gateway.sync.resource)  # sync endpoints per enterprise
     return Site(root)

@@ -11,6 +11,7 @@ import pytest
 from erpcore.db import session_scope
 from erpcore.demo import DEMO_SERVICE_CODE, seed_demo
 from erpcore.items import Item
+from erpcore.services import ensure_open
 from erpcore.sites import Site
 from erpcore.stock import StockLevel
 from erpcore.tenants import Enterprise
@@ -33,6 +34,7 @@ def seed_other(session) -> None:
     other = Enterprise(code="OTHER", name="别家公司", name_en="Other Co", extension="02", lang="en")
     session.add(other)
     session.flush()
+    ensure_open(session, other.id)  # its modules open, so only tenancy can refuse its users
     site = Site(enterprise_id=other.id, code="OWH", name="外仓", kind="warehouse")
     x100 = Item(enterprise_id=other.id, sku="X100", name="别家X100", name_en="Other X100", unit_price=Decimal(1))
     z900 = Item(enterprise_id=other.id, sku="Z900", name="别家Z900", unit_price=Decimal(2))
@@ -45,13 +47,23 @@ def seed_other(session) -> None:
     ])
 
 
+PURCHASE_APPROVAL_FROM = "5000"
+
+
+def demo_rules(enterprise_id, session) -> None:
+    """Purchases from 5000 need the manager; cheaper ones are approved at once."""
+    from erpcore import approvals
+
+    approvals.set_rules(session, enterprise_id, "purchase", [(1, PURCHASE_APPROVAL_FROM, "manager")])
+
+
 @pytest.fixture
 def send(sessionmaker):
     """send(sender, text, recipient=DEMO_NUMBER) -> Outcome, each in its own transaction."""
     import commands
 
     with session_scope(sessionmaker) as session:
-        seed_demo(session)
+        demo_rules(seed_demo(session).id, session)
         seed_other(session)
 
     def _send(sender: str, text: str, recipient: str = DEMO_NUMBER, service_code: str = DEMO_SERVICE_CODE):

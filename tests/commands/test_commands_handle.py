@@ -47,9 +47,9 @@ def test_stock_replies(send, sender, text, reply):
 @pytest.mark.parametrize(
     "sender, text, expected",
     [
-        (CLERK_ZH, "HELP", ["指令:", "库存 货品 [网点] (KC)", "帮助 [指令] (BZ)"]),
+        (CLERK_ZH, "HELP", ["指令:", "库存 ", "帮助 "]),
         (CLERK_ZH, "?", ["指令:", "库存"]),
-        (MANAGER_EN, "HELP", ["Commands:", "STOCK <item> [site] (KC)", "HELP [command] (BZ)"]),
+        (MANAGER_EN, "HELP", ["Commands:", "STOCK ", "HELP "]),
         (MANAGER_EN, "帮助", ["Commands:", "STOCK"]),
         (CLERK_ZH, "HELP STOCK", ["库存 货品 [网点]", "例: 库存 X100"]),
         (CLERK_ZH, "帮助库存", ["库存 货品 [网点]"]),
@@ -65,10 +65,13 @@ def test_help_lists_commands_or_one_usage_in_the_users_language(send, sender, te
 
 
 @pytest.mark.parametrize("sender", [CLERK_ZH, MANAGER_EN])
-def test_help_does_not_advertise_commands_that_do_not_exist_yet(send, sender):
+def test_help_lists_every_registered_command_in_one_sms(send, sender):
+    import commands
+
     reply = send(sender, "HELP").reply
-    for absent in ("ORDER", "订货", "PENDING", "APPROVE", "REJECT", "SUB", "IMEI", "TASK", "DH"):
-        assert absent not in reply
+    for command in commands.REGISTRY.commands:
+        assert command.label("en" if sender == MANAGER_EN else "zh") in reply
+    assert "…" not in reply and "..." not in reply and parts_needed(reply) == 1
 
 
 def test_help_for_an_unknown_command_suggests_one(send):
@@ -82,7 +85,7 @@ def test_help_for_an_unknown_command_suggests_one(send):
         (MANAGER_EN, "STOK X100", ["Unknown command STOK", "Did you mean STOCK?", "HELP"]),
         (CLERK_ZH, "STOK X100", ["无法识别指令 STOK", "STOCK", "帮助"]),
         (MANAGER_EN, "XYZZY", ["Unknown command XYZZY", "Send HELP"]),
-        (MANAGER_EN, "ORDER X100 5", ["Unknown command ORDER"]),
+        (MANAGER_EN, "ORDR X100 5", ["Unknown command ORDR", "Did you mean ORDER?"]),
         (MANAGER_EN, "", ["Empty message", "HELP"]),
         (CLERK_ZH, " ,, ", ["帮助"]),
     ],

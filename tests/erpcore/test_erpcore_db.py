@@ -36,7 +36,8 @@ def test_mysql_isolation_is_read_committed_on_the_server(engine):
         assert "READ-COMMITTED" in conn.execute(text("SELECT @@tx_isolation")).scalar()
 
 
-def test_upgrade_creates_the_core_tables_and_is_repeatable(db_url):
+def test_upgrade_creates_the_core_tables_and_is_repeatable(empty_db_url):
+    db_url = empty_db_url
     db.upgrade(db_url)
     db.upgrade(db_url)  # already at head: nothing to do, no error
     engine = db.make_engine(db_url)

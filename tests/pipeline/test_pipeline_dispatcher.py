@@ -102,28 +102,49 @@ def test_a_failing_enqueue_rolls_back_the_business_change(sessionmaker, clock, r
     assert [r["state"] for r in rows(Inbox)] == ["processing"]  # retried after its lease
 
 
-def test_a_failing_enqueue_once_still_answers_busy(sessionmaker, clock, rows, now,
-                                                   monkeypatch):
+def test_an_mo_whose_reply_cannot_be_queued_is_answered_busy(sessionmaker, clock, rows, now,
+                                                             monkeypatch):
+    """The outbox refuses this MO's reply (but not the 'busy' one): its business change
+    is rolled back, it is answered 'busy' and done; the other MOs of the batch are not
+    disturbed."""
+    real = outbox.enqueue
+
+    def refuses_ordered(session, parts, when):
+        if any(p.text == "ordered" for p in parts):
+            raise RuntimeError("outbox write failed")
+        return real(session, parts, when)
+
+    def changing(session, sms, code):
+        business_change(session, sms.text)
+        return Outcome(reply="ordered" if sms.text == "ORDER X100 5" else f"ok {sms.text}")
+
+    monkeypatch.setattr(outbox, "enqueue", refuses_ordered)
+    store(sessionmaker, now, "one", "ORDER X100 5", "two")
+    dispatcher, _ = make_dispatcher(sessionmaker, clock, handle=changing)
+    dispatcher.wake()
+    assert sorted(r["smsc_id"] for r in rows(InboxSeenPart)) == ["one", "two"]
+    assert [r["text"] for r in rows(Outbox)] == ["ok one", ERROR_REPLY, "ok two"]
+    assert [r["state"] for r in rows(Inbox)] == ["done"] * 3
+    assert [r["ok"] for r in rows(CommandLog)] == [True, False, True]
+    assert (dispatcher.handled, dispatcher.command_errors) == (2, 1)
+
+
+def test_replies_logs_and_done_marks_of_a_batch_are_written_once(sessionmaker, clock, rows,
+                                                                 now, monkeypatch):
+    """The fast path: one outbox write for the whole batch, in MO order."""
     real = outbox.enqueue
     calls = []
 
-    def flaky(*args, **kw):
-        calls.append(1)
-        if len(calls) == 1:
-            raise RuntimeError("outbox write failed")
-        return real(*args, **kw)
+    def counting(session, parts, when):
+        calls.append([p.text for p in parts])
+        return real(session, parts, when)
 
-    def changing(session, sms, code):
-        business_change(session, "order")
-        return Outcome(reply="ordered")
-
-    monkeypatch.setattr(outbox, "enqueue", flaky)
-    store(sessionmaker, now, "ORDER X100 5")
-    dispatcher, _ = make_dispatcher(sessionmaker, clock, handle=changing)
+    monkeypatch.setattr(outbox, "enqueue", counting)
+    store(sessionmaker, now, "a", "b", "c")
+    dispatcher, _ = make_dispatcher(sessionmaker, clock)
     dispatcher.wake()
-    assert rows(InboxSeenPart) == []
-    assert [r["text"] for r in rows(Outbox)] == [ERROR_REPLY]
-    assert [r["state"] for r in rows(Inbox)] == ["done"]
+    assert calls == [["ok a", "ok b", "ok c"]]
+    assert [r["state"] for r in rows(Inbox)] == ["done"] * 3 and len(rows(CommandLog)) == 3
 
 
 def test_a_long_reply_is_queued_as_concatenated_parts(sessionmaker, clock, rows, now):

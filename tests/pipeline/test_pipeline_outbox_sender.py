@@ -176,3 +176,54 @@ def test_a_submit_slower_than_the_lease_is_not_sent_twice_by_this_process(
     assert len(link.sent) == 1
     link.accept("5")
     assert states(rows) == ["sent"]
+
+
+def test_one_claim_holds_rows_for_many_freed_slots(sessionmaker, clock, rows, now):
+    """Prefetch: the rows beyond the window wait claimed in memory, not one claim a slot."""
+    queue(sessionmaker, now, 6)
+    link = FakeLink(window=1)
+    sender = start_sender(sessionmaker, clock, link, batch=10)
+    assert len(link.sent) == 1 and states(rows) == ["sending"] * 6
+    for _ in range(5):
+        link.accept()
+    link.accept()
+    assert states(rows) == ["sent"] * 6 and sender.claims == 1
+
+
+def test_held_rows_have_their_lease_renewed_before_it_runs_out(sessionmaker, clock, rows,
+                                                               now):
+    queue(sessionmaker, now, 2)
+    link = FakeLink(window=1)
+    sender = start_sender(sessionmaker, clock, link, lease=60.0)
+    clock.advance(40)  # the held row is past half its lease: renewed on the poll
+    held = rows(Outbox)[1]
+    assert held["state"] == "sending" and sender.renewed == 1
+    assert (held["lease_until"] - now).total_seconds() == pytest.approx(100)
+    clock.advance(40)  # beyond the first lease: still held here, not claimed twice
+    link.accept()
+    link.accept()
+    assert states(rows) == ["sent", "sent"] and len(link.sent) == 2
+    assert rows(Outbox)[1]["attempts"] == 1  # the held row was never claimed again
+
+
+def test_held_rows_are_given_back_on_stop(sessionmaker, clock, rows, now):
+    queue(sessionmaker, now, 3)
+    link = FakeLink(window=1)
+    sender = start_sender(sessionmaker, clock, link)
+    sender.stopService()
+    assert states(rows) == ["sending", "queued", "queued"]
+    assert [r["attempts"] for r in rows(Outbox)] == [1, 0, 0]
+
+
+def test_a_row_held_past_its_lease_is_left_to_be_claimed_again(sessionmaker, clock, rows,
+                                                               now):
+    """If the renewal could not run (database away), the row is not sent on a stale claim."""
+    queue(sessionmaker, now, 2)
+    link = FakeLink(window=1)
+    worker = DbWorker(sessionmaker, InlineReactor(), pool=ImmediatePool())
+    sender = OutboxSender(worker, clock, [link], lease=60.0, poll_interval=1000.0)
+    sender.startService()
+    clock.advance(61)  # no poll in between: the held row's lease ran out unrenewed
+    link.accept()  # the freed slot: the stale row is dropped, claimed afresh, then sent
+    assert len(link.sent) == 2 and states(rows)[1] == "sending"
+    assert rows(Outbox)[1]["attempts"] == 2 and sender.renewed == 0

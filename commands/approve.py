@@ -1,0 +1,88 @@
+"""APPROVE <doc> [PIN] [comment] (``Y 1001``): approve the level a document awaits.
+
+The final approval of an SMS purchase order also books its receipt (commands.delivery).
+PIN (optional, gateway config ``[commands] approval_pin_above``): approving a document
+whose total reaches the amount needs the approver's PIN as the word after the number.
+The PIN is the user's erpcore password (scrypt-hashed in ``user_credentials`` by
+erpcore.auth, set on the web/admin side), so it shares its lockout: five wrong PINs lock
+approvals for 15 minutes. A wrong PIN's failure count is kept although nothing else changes.
+"""
+from __future__ import annotations
+
+from commands import delivery
+from commands.errors import ROLE_NAMES, named
+from commands.formatting import number_arg
+from commands.registry import Command, Context, Reply
+from commands.replies import register
+from erpcore import approvals, auth, orders, rbac
+
+register({
+    "approve.done": {"zh": "已同意订单{number}。", "en": "Order {number} approved."},
+    "approve.next": {"zh": "已同意订单{number},转{role}审批。", "en": "Order {number} approved; now awaits a {role}."},
+    "approve.pin_needed": {
+        "zh": "订单{number}金额较大,请附密码: Y {number} 密码",
+        "en": "Order {number} needs your PIN: Y {number} <PIN>",
+    },
+    "approve.no_pin": {
+        "zh": "您尚未设置密码,请在网页设置后再审批订单{number}。",
+        "en": "You have no PIN yet; set your password on the web, then approve {number}.",
+    },
+    "approve.bad_pin": {
+        "zh": "密码错误,订单{number}未审批。请重发: Y {number} 密码",
+        "en": "Wrong PIN; order {number} not approved. Send Y {number} <PIN>",
+    },
+})
+
+
+def document(ctx: Context, text: str) -> orders.Order:
+    """The enterprise's order this word numbers; another tenant's reads as no such document."""
+    number = number_arg(text)
+    if number is None:
+        raise orders.OrderNotFound(f"no order {text!r}", number=text[:12])
+    return orders.get_order(ctx.session, ctx.enterprise.id, number)
+
+
+def needs_pin(ctx: Context, order: orders.Order) -> bool:
+    limit = ctx.options.pin_above if ctx.options is not None else None
+    return limit is not None and order.total >= limit
+
+
+def run(ctx: Context, args: list[str]) -> Reply:
+    order = document(ctx, args[0])
+    rest = args[1:]
+    if needs_pin(ctx, order):
+        # Refuse what approve() would refuse before spending a PIN attempt on it.
+        rbac.require(ctx.session, ctx.user, "order.approve")
+        orders.check_transition(order, "approved")
+        if not rest:
+            return Reply(ctx.t("approve.pin_needed", number=order.number), ok=False)
+        if not auth.has_password(ctx.session, ctx.user):
+            return Reply(ctx.t("approve.no_pin", number=order.number), ok=False)
+        pin, rest = rest[0], rest[1:]
+        if not auth.verify_password(ctx.session, ctx.user, pin):
+            return Reply(ctx.t("approve.bad_pin", number=order.number), ok=False)
+    approvals.approve(ctx.session, ctx.enterprise.id, order, ctx.user.id, comment=" ".join(rest))
+    if order.state == "pending_approval":
+        role = named(ROLE_NAMES, order.awaiting_role, ctx.lang)
+        return Reply(ctx.t("approve.next", number=order.number, role=role))
+    text = ctx.t("approve.done", number=order.number)
+    received = delivery.receive(ctx, order)
+    return Reply(f"{text} {received}" if received else text)
+
+
+COMMAND = Command(
+    name="APPROVE",
+    pinyin="TY",
+    chinese="同意",
+    aliases=("Y",),
+    handler=run,
+    min_args=1,
+    module="approval",
+    writes=True,
+    synopsis={"zh": "同意 单号 [意见]", "en": "APPROVE <no> [comment]"},
+    usage={
+        "zh": "同意 单号 [意见] (或 Y / TY): 审批通过单据,大额单据附密码。例: Y 1001",
+        "en": "APPROVE <no> [comment] (or Y / TY): approves a document; large ones need your PIN"
+              " after the number. E.g. Y 1001",
+    },
+)

@@ -1,0 +1,71 @@
+"""ORDER <item> <qty> [site]: a clerk orders stock into their site (or the named one).
+
+Design (issue 4): an SMS order is a *purchase* order, one line at the item's list price,
+received at the user's own site unless another is named. It is created and submitted at
+once, so the enterprise's approval rules decide whether it waits for an approver (who is
+told by SMS: commands.notices) or is approved at once. The reply carries its number, which
+APPROVE, REJECT and STATUS take. Stock moves when the order is finally approved
+(commands.approve: the approval books the receipt).
+"""
+from __future__ import annotations
+
+from commands import delivery
+from commands.errors import error_text, named, ROLE_NAMES
+from commands.formatting import money, site_name, whole
+from commands.registry import Command, Context, Reply
+from commands.replies import register
+from erpcore import orders
+from erpcore.items import find_item
+from erpcore.sites import get_site
+
+register({
+    "order.waiting": {
+        "zh": "订单{number}已提交: {sku}x{qty} 到{site} 共{total}元,待{role}审批。发 查询 {number} 跟进。",
+        "en": "Order {number}: {sku} x{qty} to {site}, total {total}, awaiting {role} approval."
+              " Send STATUS {number} to follow it.",
+    },
+    "order.approved": {
+        "zh": "订单{number}已批准: {sku}x{qty} 到{site} 共{total}元。",
+        "en": "Order {number} approved: {sku} x{qty} to {site}, total {total}.",
+    },
+})
+
+
+def run(ctx: Context, args: list[str]) -> Reply:
+    item = find_item(ctx.session, ctx.enterprise.id, args[0])
+    quantity = whole(args[1])
+    if quantity is None:
+        return Reply(error_text("order.bad_quantity", ctx.lang), ok=False)
+    site = get_site(ctx.session, ctx.enterprise.id, args[2]) if len(args) > 2 else ctx.user.site
+    if site is None:
+        return Reply(error_text("order.site_required", ctx.lang), ok=False)
+    order = orders.create_order(
+        ctx.session, ctx.enterprise.id, kind="purchase", requester_user_id=ctx.user.id,
+        lines=[orders.LineIn(item.id, quantity)], to_site_id=site.id,
+    )
+    orders.submit(ctx.session, ctx.enterprise.id, order, ctx.user.id)
+    values = dict(number=order.number, sku=item.sku, qty=quantity, site=site_name(site, ctx.lang),
+                  total=money(order.total))
+    if order.state == "pending_approval":
+        return Reply(ctx.t("order.waiting", role=named(ROLE_NAMES, order.awaiting_role, ctx.lang), **values))
+    text = ctx.t("order.approved", **values)
+    received = delivery.receive(ctx, order)
+    return Reply(f"{text} {received}" if received else text)
+
+
+COMMAND = Command(
+    name="ORDER",
+    pinyin="DH",
+    chinese="订货",
+    handler=run,
+    min_args=2,
+    max_args=3,
+    module="orders",
+    writes=True,
+    synopsis={"zh": "订货 货品 数量 [网点]", "en": "ORDER <item> <qty> [site]"},
+    usage={
+        "zh": "订货 货品 数量 [网点] (或 DH): 为本网点订货,回复单号,需审批时通知审批人。例: 订货 X100 5",
+        "en": "ORDER <item> <qty> [site] (or DH): orders stock for your site; replies with the order"
+              " number and asks the approver. E.g. ORDER X100 5",
+    },
+)

@@ -1,0 +1,178 @@
+"""Turns stored notifications (erpcore.notifications: alerts, approval requests, decisions,
+task assignments) into outbox rows, so they travel the same no-loss path as replies.
+
+In one db-thread transaction: claim pending rows (SKIP LOCKED where the backend has it,
+so several gateway processes never send one twice), write each in its reader's language,
+split it, enqueue the parts from the enterprise's number (service code + extension) and
+mark the rows queued. Runs after every dispatcher batch (``wake``) and on a timer.
+
+Quiet hours (enterprise local time, ``[notify]``) hold non-urgent notifications until they
+end; urgent ones (task assignments) go at once. Approval requests carry a signed link to
+the document's WAP page when an ``approval_link(enterprise_id, order_id, user_id)``
+callable is given (the seam for gateway/web/wap).
+"""
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import select
+from twisted.application.service import Service
+from twisted.internet.task import LoopingCall
+from twisted.python.failure import Failure
+
+from erpcore import notifications, outbox
+from erpcore.inbox import skip_locked
+from erpcore.notifications import StoredNotification
+from erpcore.tenants import Enterprise
+from erpcore.users import User, effective_lang
+from gateway.pipeline.db_worker import DbWorker, clock_now
+
+log = logging.getLogger(__name__)
+
+ApprovalLink = Callable[[int, int, int], "str | None"]
+MAX_TEXT = 400  # characters of a notification kept (three UCS-2 parts hold 201)
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """A daily window in local time (``start`` > ``end`` spans midnight); equal = none."""
+
+    start: time = time(22, 0)
+    end: time = time(8, 0)
+    utc_offset_hours: float = 8.0
+
+    @classmethod
+    def parse(cls, start: str, end: str, utc_offset_hours: float = 8.0) -> QuietHours:
+        """From ``"22:00"``-style texts; ValueError when one is not a time of day."""
+        return cls(time.fromisoformat(start.strip()), time.fromisoformat(end.strip()), utc_offset_hours)
+
+    def active(self, utc_now: datetime) -> bool:
+        local = (utc_now + timedelta(hours=self.utc_offset_hours)).time()
+        if self.start == self.end:
+            return False
+        if self.start < self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+
+def default_split():
+    from gateway.text import split
+
+    return split
+
+
+class Notifier(Service):
+    name = "notifier"
+
+    def __init__(
+        self, worker: DbWorker, clock, service_code: str, *, split: Callable | None = None,
+        batch: int = 200, poll_interval: float = 5.0, quiet: QuietHours | None = None,
+        approval_link: ApprovalLink | None = None, on_queued: Callable[[], None] | None = None,
+        rng: random.Random | None = None,
+    ):
+        self._worker = worker
+        self._clock = clock
+        self._service_code = service_code
+        self._split = split or default_split()
+        self._batch = batch
+        self._poll_interval = poll_interval
+        self.quiet = quiet if quiet is not None else QuietHours()
+        self.approval_link = approval_link
+        self.on_queued = on_queued
+        self._ref = (rng or random.Random()).randrange(256)
+        self._running = False
+        self._again = False
+        self._loop: LoopingCall | None = None
+        self.queued = 0  # notifications handed to the outbox (metric)
+
+    def startService(self) -> None:
+        super().startService()
+        self._loop = LoopingCall(self.wake)
+        self._loop.clock = self._clock
+        self._loop.start(self._poll_interval, now=True)
+
+    def stopService(self):
+        super().stopService()
+        if self._loop is not None and self._loop.running:
+            self._loop.stop()
+
+    def wake(self) -> None:
+        """Queue pending notifications now (coalesced: one pass in flight)."""
+        if self._running:
+            self._again = True
+            return
+        self._running, self._again = True, False
+        d = self._worker.run(self.queue_batch, clock_now(self._clock))
+        d.addBoth(self._pass_done)
+
+    def _pass_done(self, result) -> None:
+        self._running = False
+        if isinstance(result, Failure):
+            log.error("queueing notifications failed: %s", result.getErrorMessage())
+            return
+        if result and self.on_queued is not None:
+            self.on_queued()
+        if result >= self._batch or self._again:
+            self.wake()
+
+    # -- in the db thread ---------------------------------------------------------------
+
+    def queue_batch(self, session, now: datetime) -> int:
+        """Claim, enqueue and mark up to ``batch`` notifications; returns how many."""
+        statement = select(StoredNotification).where(StoredNotification.state == "pending")
+        if self.quiet.active(now):
+            statement = statement.where(StoredNotification.urgent.is_(True))
+        statement = statement.order_by(StoredNotification.urgent.desc(), StoredNotification.id).limit(self._batch)
+        if skip_locked(session):
+            statement = statement.with_for_update(skip_locked=True)
+        rows = list(session.scalars(statement))
+        if not rows:
+            return 0
+        parts: list[outbox.OutboxPart] = []
+        for row in rows:
+            parts.extend(self.parts_for(session, row))
+        outbox.enqueue(session, parts, now)
+        notifications.mark_queued(session, [row.id for row in rows])
+        self.queued += len(rows)
+        return len(rows)
+
+    def parts_for(self, session, row: StoredNotification) -> list[outbox.OutboxPart]:
+        enterprise = session.get(Enterprise, row.enterprise_id)
+        user = session.get(User, row.user_id) if row.user_id else None
+        lang = effective_lang(user, enterprise)
+        text = (row.text_en if lang == "en" else row.text_zh)[:MAX_TEXT]
+        link = self._link(row)
+        if link:
+            text = f"{text} {link}"
+        try:
+            coding, texts = self._split(text)
+        except ValueError:
+            log.exception("notification %s cannot be split; sending it cut short", row.id)
+            coding, texts = self._split(text[:60])
+        common = dict(sender=self._service_code + (enterprise.extension if enterprise else ""),
+                      recipient=row.msisdn, coding=coding)
+        if len(texts) == 1:
+            return [outbox.OutboxPart(text=texts[0], **common)]
+        self._ref = (self._ref + 1) % 256
+        return [
+            outbox.OutboxPart(text=part, concat_ref=self._ref, concat_total=len(texts), concat_number=n, **common)
+            for n, part in enumerate(texts, start=1)
+        ]
+
+    def _link(self, row: StoredNotification) -> str | None:
+        if self.approval_link is None:
+            return None
+        from commands.notices import parse_approval_key
+
+        parsed = parse_approval_key(row.key)
+        if parsed is None:
+            return None
+        try:
+            return self.approval_link(row.enterprise_id, *parsed)
+        except Exception:  # a broken link must not hold the SMS back
+            log.exception("approval link for notification %s failed", row.id)
+            return None

@@ -1,0 +1,230 @@
+"""The WAP pages as one twisted.web resource (mounted at ``/wap``).
+
+Routing, sessions and CSRF happen on the reactor (memory only); the view and the template
+run on the web thread pool, so the reactor never waits for the database. WML clients keep
+their session token in the URL (``s=``), the others in an HttpOnly cookie.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+from twisted.internet.threads import deferToThreadPool
+from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET
+
+from erpcore.db import session_scope
+from erpcore.errors import ErpError
+from erpcore.items import ItemError
+from erpcore.sites import SiteError
+from gateway.web.wap import views
+from gateway.web.wap.markup import PAGE_SIZE, WML, Rendered, Renderer, choose_family
+from gateway.web.wap.sessions import LoginTokens, SessionStore, WapSession, csrf_ok
+
+log = logging.getLogger(__name__)
+
+COOKIE = b"merp_wap"
+MAX_PARAM = 1000
+BASE = "/wap/"
+
+# (path shape, method) -> (view, needs a session); "*" in a shape matches one segment.
+_ROUTES = {
+    (("menu",), "GET"): views.menu,
+    (("pending",), "GET"): views.pending,
+    (("orders",), "GET"): views.my_orders,
+    (("stock",), "GET"): views.stock,
+    (("alerts",), "GET"): views.alert_list,
+    (("alerts",), "POST"): views.alert_change,
+    (("doc", "*"), "GET"): lambda call, number: views.document(call, number),
+    (("doc", "*", "decide"), "POST"): views.decide,
+}
+
+
+# The page a "Back" link leads to, per template (WML also has the browser's own back).
+_BACK = {"doc": "pending", "login": "", "menu": ""}
+
+
+def _shape(path: list[str]) -> tuple[tuple[str, ...], list[str]]:
+    if path[:1] == ["doc"] and len(path) >= 2:
+        return ("doc", "*", *path[2:]), [path[1]]
+    return tuple(path), []
+
+
+class WapPages(Resource):
+    isLeaf = True
+
+    def __init__(
+        self, sessionmaker, reactor, threadpool, *, secret: bytes | None = None,
+        idle_seconds: float = 900.0, clock: Callable[[], float] = time.time,
+        renderer: Renderer | None = None, pending_ttl: float = 2.0,
+    ):
+        super().__init__()
+        self._sessionmaker, self._reactor, self._pool = sessionmaker, reactor, threadpool
+        self.secret = secret or secrets.token_bytes(32)
+        self._clock = clock
+        self.sessions = SessionStore(clock, idle_seconds)
+        self._login_tokens = LoginTokens(self.secret, clock)
+        self._renderer = renderer or Renderer()
+        # The pending list is the page managers reload most: its data is kept pending_ttl
+        # seconds per (tenant, user, page). A decision made here empties it; one made by SMS
+        # shows within pending_ttl. The document page, where one acts, is always fresh.
+        self._pending_ttl = pending_ttl
+        self._pending_cache: dict[tuple, tuple[float, tuple]] = {}
+
+    # -- request handling (reactor thread) -------------------------------------------------
+
+    def render(self, request):
+        params = _params(request)
+        fmt = params.get("fmt") if params.get("fmt") in ("wml", "xhtml", "html") else None
+        family = choose_family(_header(request, b"accept"), fmt)
+        token = params.get("s") or (request.getCookie(COOKIE) or b"").decode("ascii", "replace")
+        wap = self.sessions.get(token)
+        method = request.method.decode("ascii", "replace")
+        try:
+            path = [p.decode("utf-8") for p in request.postpath]
+        except UnicodeDecodeError:
+            path = ["?"]
+        while path and path[-1] == "":
+            path.pop()
+        call = views.Call(None, wap, params, PAGE_SIZE[family], self._clock(), self.secret)
+        work = self._route(method, path, call, token, request)
+        cache_key = None
+        if wap is not None and path == ["pending"] and method in ("GET", "HEAD"):
+            cache_key = (wap.token, family, fmt, params.get("p", "1"))
+            hit = self._pending_cache.get(cache_key)
+            if hit is not None and hit[0] > call.now:
+                self._write(request, family, *hit[1])
+                return NOT_DONE_YET
+        elif method == "POST" and path[-1:] == ["decide"]:
+            cache_key = "clear"
+        gone = []
+        request.notifyFinish().addErrback(gone.append)
+        d = deferToThreadPool(self._reactor, self._pool, self._run, work, call, family, fmt, cache_key)
+        d.addCallback(lambda result: gone or self._write(request, family, *result))
+        d.addErrback(lambda f: log.error("WAP page failed: %s", f.getTraceback()) or (
+            gone or self._write(request, family, *self._crash(call, family, fmt))))
+        return NOT_DONE_YET
+
+    def _route(self, method: str, path: list[str], call: views.Call, token: str, request):
+        """The view to run (a callable of the Call), deciding login and CSRF first."""
+        if method not in ("GET", "HEAD", "POST"):
+            return lambda c: views.notice("Refused", "Use GET or POST.", 405)
+        if path in ([], ["login"]) and method != "POST":
+            return views.menu if call.wap else (lambda c: views.login_form(
+                c, "Your session has ended; log in again." if token else None))
+        if path == ["login"]:
+            if not self._login_tokens.check(call.params.get("t")):
+                return lambda c: views.login_form(c, "The form expired; try again.", 403)
+            return lambda c: views.login(c, self.sessions)
+        if call.wap is None:
+            kept = {k: v for k, v in call.params.items() if k not in ("s", "t")}
+            nxt = BASE + "/".join(path) + ("?" + urlencode(kept) if kept else "") if method == "GET" else ""
+            call.params = {"next": nxt}
+            return lambda c: views.login_form(c, "Your session has ended; log in again." if token else None)
+        if method == "POST" and not csrf_ok(call.wap, call.params.get("t")):
+            return lambda c: views.notice("Refused", "The form expired; open the page again.", 403)
+        if path == ["logout"] and method == "POST":
+            self.sessions.end(call.wap.token)
+            call.wap = None
+            return lambda c: views.Page("login", {"error": "Logged out.", "next": "", "ent": ""},
+                                        end_session=True)
+        shape, args = _shape(path)
+        view = _ROUTES.get((shape, "GET" if method == "HEAD" else method))
+        if view is None:
+            if any(s == shape for s, _m in _ROUTES):
+                return lambda c: views.notice("Refused", "Wrong method for this page.", 405)
+            return lambda c: views.notice("Not found", "No such page.", 404)
+        return lambda c: view(c, *args)
+
+    # -- the blocking part (pool thread) ---------------------------------------------------
+
+    def _run(self, work, call: views.Call, family: str, fmt: str | None, cache_key=None):
+        try:
+            with session_scope(self._sessionmaker) as db:
+                call.db = db
+                try:
+                    page = work(call)
+                except (ErpError, ItemError, SiteError) as error:
+                    db.rollback()
+                    page = views.refused(error)
+        finally:
+            call.db = None
+        result = self._page(page, call, family, fmt)
+        if cache_key == "clear":  # after the commit, so no stale refill can follow
+            self._pending_cache.clear()
+        elif cache_key is not None and page.status == 200 and self._pending_ttl > 0:
+            if len(self._pending_cache) > 50_000:
+                self._pending_cache.clear()
+            self._pending_cache[cache_key] = (call.now + self._pending_ttl, result)
+        return result
+
+    def _crash(self, call, family, fmt):
+        return self._page(views.notice("Error", "Something went wrong; try again.", 500), call, family, fmt)
+
+    def _page(self, page: views.Page, call: views.Call, family: str, fmt: str | None):
+        wap = page.new_session or (None if page.end_session else call.wap)
+        next_path = page.data.get("next") if page.new_session else None
+        if next_path:
+            return None, page, wap, self._url(family, fmt, wap, next_path)
+
+        def url(path: str, **query) -> str:
+            return self._url(family, fmt, wap, BASE + path, **query)
+
+        data = {"back": _BACK.get(page.template, "menu"), **page.data, "url": url, "fmt": fmt,
+                "me": wap.display_name if wap else None,
+                "csrf": wap.csrf if wap else self._login_tokens.issue(), "logged_in": wap is not None}
+        data.setdefault("title", page.template.capitalize())
+        return self._renderer.render(family, page.template, data, page.status), page, wap, None
+
+    @staticmethod
+    def _url(family: str, fmt: str | None, wap: WapSession | None, path: str, **query) -> str:
+        extra = {}
+        if family == WML and wap is not None:
+            extra["s"] = wap.token
+        if fmt:
+            extra["fmt"] = fmt
+        extra.update({k: v for k, v in query.items() if v is not None})
+        if not extra:
+            return path
+        return path + ("&" if "?" in path else "?") + urlencode(extra)
+
+    # -- answer (reactor thread) ------------------------------------------------------------
+
+    def _write(self, request, family: str, rendered: Rendered | None, page: views.Page, wap, redirect):
+        request.setHeader(b"cache-control", b"no-cache, no-store, private")
+        request.setHeader(b"vary", b"Accept, Cookie")
+        if family != WML and page.new_session is not None:
+            request.addCookie(COOKIE, page.new_session.token.encode(), path=b"/wap", httpOnly=True,
+                              sameSite="lax")
+        if page.end_session:
+            request.addCookie(COOKIE, b"", path=b"/wap", httpOnly=True, max_age=0)
+        if redirect is not None:
+            request.setResponseCode(302 if family == WML else 303)
+            request.setHeader(b"location", redirect.encode("utf-8"))
+            request.finish()
+            return
+        request.setResponseCode(rendered.status)
+        request.setHeader(b"content-type", rendered.content_type)
+        request.setHeader(b"content-length", str(len(rendered.body)).encode())
+        if request.method != b"HEAD":
+            request.write(rendered.body)
+        request.finish()
+
+
+def _header(request, name: bytes) -> str:
+    return (request.getHeader(name) or b"").decode("latin-1")
+
+
+def _params(request) -> dict[str, str]:
+    """First value of each query or form field, as text; undecodable ones are dropped."""
+    params = {}
+    for key, values in (request.args or {}).items():
+        try:
+            name, value = key.decode("utf-8"), values[0].decode("utf-8")
+        except (UnicodeDecodeError, IndexError):
+            continue
+        params[name] = value[:MAX_PARAM]
+    return params

@@ -1,0 +1,99 @@
+"""The cluster's synced tables: an enterprise's items and stock levels from erpcore, in
+canonical terms.
+
+items: sku (key), name, name_en, brand, model, tac, unit_price.
+stock: sku, site (site code) — the key — and quantity. Stock rows name the item and the
+site by their codes, since the two sides' internal ids mean nothing to each other. A synced
+level is the enterprise's figure: it is written as is (no movement is booked for it).
+"""
+from __future__ import annotations
+
+from sqlalchemy import and_, insert, select, update
+from sqlalchemy.engine import Connection
+
+from erpcore.items import Item
+from erpcore.sites import Site
+from erpcore.stock import StockLevel
+from sync.rawsql import fetch
+from sync.source import TableSource, keyset_after
+from sync.spec import Rule, TableSpec
+
+ITEM_FIELDS = ("sku", "name", "name_en", "brand", "model", "tac", "unit_price")
+STOCK_FIELDS = ("sku", "site", "quantity")
+
+
+class RowRejected(Exception):
+    """A row this side cannot store (e.g. stock of an unknown item); reported per row."""
+
+
+def items_spec(rule: Rule = Rule.ENTERPRISE_WINS) -> TableSpec:
+    return TableSpec("items", ("sku",), ITEM_FIELDS, key_fields=("sku", "name", "unit_price"),
+                     rule=rule)
+
+
+def stock_spec(rule: Rule = Rule.ENTERPRISE_WINS) -> TableSpec:
+    return TableSpec("stock", ("sku", "site"), STOCK_FIELDS, key_fields=STOCK_FIELDS, rule=rule)
+
+
+def items_source(enterprise_id: int, spec: TableSpec | None = None) -> TableSource:
+    return TableSource(spec or items_spec(), Item.__table__, scope={"enterprise_id": enterprise_id})
+
+
+class StockSource:
+    """Stock levels of one enterprise keyed by (SKU, site code)."""
+
+    def __init__(self, enterprise_id: int, spec: TableSpec | None = None):
+        self.spec = spec or stock_spec()
+        self.enterprise_id = enterprise_id
+        items, sites, levels = Item.__table__, Site.__table__, StockLevel.__table__
+        self.pk_columns = [items.c.sku, sites.c.code]
+        self._select = (
+            select(items.c.sku, sites.c.code, levels.c.quantity)
+            .select_from(levels.join(items, levels.c.item_id == items.c.id)
+                         .join(sites, levels.c.site_id == sites.c.id))
+            .where(items.c.enterprise_id == enterprise_id, sites.c.enterprise_id == enterprise_id)
+        )
+
+    def read_chunk(self, conn: Connection, after: tuple | None, limit: int) -> list[tuple]:
+        query = self._select
+        if after is not None:
+            query = query.where(keyset_after(self.pk_columns, after))
+        return fetch(conn, query.order_by(*self.pk_columns).limit(limit))
+
+    def read_many(self, conn: Connection, pks) -> dict[tuple, tuple]:
+        found = {}
+        for sku, site in pks:
+            rows = fetch(conn, self._select.where(self.pk_columns[0] == sku,
+                                                  self.pk_columns[1] == site))
+            if rows:
+                found[(sku, site)] = tuple(rows[0])
+        return found
+
+    def _ids(self, conn: Connection, sku, site) -> tuple[int, int]:
+        item_id = conn.scalar(select(Item.id).where(Item.enterprise_id == self.enterprise_id,
+                                                    Item.sku == sku))
+        site_id = conn.scalar(select(Site.id).where(Site.enterprise_id == self.enterprise_id,
+                                                    Site.code == site))
+        if item_id is None:
+            raise RowRejected(f"no item {sku!r}")
+        if site_id is None:
+            raise RowRejected(f"no site {site!r}")
+        return item_id, site_id
+
+    def upsert(self, conn: Connection, values: tuple) -> None:
+        sku, site, quantity = values
+        item_id, site_id = self._ids(conn, sku, site)
+        levels = StockLevel.__table__
+        match = and_(levels.c.item_id == item_id, levels.c.site_id == site_id)
+        if not conn.execute(update(levels).where(match).values(quantity=int(quantity))).rowcount:
+            if conn.scalar(select(levels.c.id).where(match)) is None:
+                conn.execute(insert(levels).values(item_id=item_id, site_id=site_id,
+                                                   quantity=int(quantity)))
+
+    def delete(self, conn: Connection, pk: tuple) -> None:
+        try:
+            item_id, site_id = self._ids(conn, *pk)
+        except RowRejected:
+            return  # nothing to delete
+        levels = StockLevel.__table__
+        conn.execute(levels.delete().where(levels.c.item_id == item_id, levels.c.site_id == site_id))

@@ -1,0 +1,142 @@
+"""The sync configuration files: the agent's `agent.ini` (its database, the gateway, the
+secret, and the table/column mapping onto canonical items and stock) and the cluster's
+peers file (per enterprise: secret, agent URL, conflict rules). See `sync.example`.
+"""
+from __future__ import annotations
+
+import configparser
+from dataclasses import dataclass, field
+
+from sync.peer import PeerSettings
+from sync.spec import Rule
+
+TABLES = ("items", "stock")
+_PEER_FIELDS = ("heartbeat_interval", "fast_scan_interval", "full_scan_interval",
+                "full_sync_interval", "alarm_after_failures", "lag_alarm_seconds")
+
+
+class SettingsError(ValueError):
+    """A sync configuration file we cannot run with; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class TableMapping:
+    name: str                     # canonical table: items or stock
+    source: str                   # the enterprise's table
+    mapping: dict = field(default_factory=dict)  # canonical field -> column
+    rule: Rule = Rule.ENTERPRISE_WINS
+
+
+@dataclass(frozen=True)
+class AgentSettings:
+    database: str
+    enterprise: str
+    gateway_url: str
+    secret: str
+    listen: str
+    tables: tuple[TableMapping, ...]
+    peer: PeerSettings
+
+
+@dataclass(frozen=True)
+class EnterprisePeer:
+    code: str
+    secret: str
+    agent_url: str
+    rules: dict  # table -> Rule
+
+
+def _parser(text: str, source: str) -> configparser.ConfigParser:
+    parser = configparser.ConfigParser(interpolation=None, inline_comment_prefixes=("#", ";"))
+    try:
+        parser.read_string(text, source)
+    except configparser.Error as exc:
+        raise SettingsError(f"{source}: {exc}") from None
+    return parser
+
+
+def _rule(value: str, where: str) -> Rule:
+    try:
+        return Rule(value.strip())
+    except ValueError:
+        raise SettingsError(f"{where}: rule {value!r}; use one of "
+                            + ", ".join(r.value for r in Rule)) from None
+
+
+def _peer_settings(section, where: str) -> PeerSettings:
+    kwargs = {}
+    for name in _PEER_FIELDS:
+        if name in section:
+            try:
+                kwargs[name] = (int if name == "alarm_after_failures" else float)(section[name])
+            except ValueError:
+                raise SettingsError(f"{where}: {name} must be a number") from None
+    return PeerSettings(**kwargs)
+
+
+def parse_mapping(text: str, where: str) -> dict:
+    mapping = {}
+    for part in text.replace("\n", ",").split(","):
+        if not part.strip():
+            continue
+        field_name, sep, column = part.partition("=")
+        if not sep or not field_name.strip() or not column.strip():
+            raise SettingsError(f"{where}: map entry {part.strip()!r} is not field=column")
+        mapping[field_name.strip()] = column.strip()
+    return mapping
+
+
+def parse_agent(text: str, source: str = "<agent.ini>") -> AgentSettings:
+    parser = _parser(text, source)
+    if not parser.has_section("agent"):
+        raise SettingsError(f"{source}: no [agent] section")
+    agent = parser["agent"]
+    missing = [k for k in ("database", "enterprise", "gateway_url", "secret") if not agent.get(k)]
+    if missing:
+        raise SettingsError(f"{source}: [agent] needs {', '.join(missing)}")
+    tables = []
+    for name in parser.sections():
+        if not name.startswith("table:"):
+            if name != "agent":
+                raise SettingsError(f"{source}: unknown section [{name}]")
+            continue
+        table = name[len("table:"):].strip()
+        if table not in TABLES:
+            raise SettingsError(f"{source}: [{name}]: synced tables are {', '.join(TABLES)}")
+        section = parser[name]
+        tables.append(TableMapping(table, section.get("source", table),
+                                   parse_mapping(section.get("map", ""), f"[{name}]"),
+                                   _rule(section.get("rule", "enterprise_wins"), f"[{name}]")))
+    if not tables:
+        raise SettingsError(f"{source}: no [table:items] or [table:stock] section")
+    return AgentSettings(agent["database"], agent["enterprise"], agent["gateway_url"],
+                         agent["secret"], agent.get("listen", "tcp:8090:interface=127.0.0.1"),
+                         tuple(tables), _peer_settings(agent, "[agent]"))
+
+
+def parse_peers(text: str, source: str = "<sync peers>") -> tuple[PeerSettings, list[EnterprisePeer]]:
+    """The cluster's peers file: [defaults] (intervals) and one [enterprise:CODE] each."""
+    parser = _parser(text, source)
+    defaults = _peer_settings(parser["defaults"], "[defaults]") if parser.has_section(
+        "defaults") else PeerSettings()
+    peers = []
+    for name in parser.sections():
+        if name == "defaults":
+            continue
+        if not name.startswith("enterprise:") or not name[len("enterprise:"):].strip():
+            raise SettingsError(f"{source}: unknown section [{name}]; use [enterprise:CODE]")
+        section = parser[name]
+        if not section.get("secret") or not section.get("agent_url"):
+            raise SettingsError(f"{source}: [{name}] needs secret and agent_url")
+        rules = {t: _rule(section.get(f"{t}_rule", "enterprise_wins"), f"[{name}]") for t in TABLES}
+        peers.append(EnterprisePeer(name.split(":", 1)[1].strip(), section["secret"],
+                                    section["agent_url"], rules))
+    return defaults, peers
+
+
+def load(path: str, parse):
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return parse(fh.read(), path)
+    except OSError as exc:
+        raise SettingsError(f"cannot read {path}: {exc.strerror}") from None

@@ -1,0 +1,29 @@
+"""Blocking database work off the reactor thread: a pool started and stopped as a
+service, and the ``run(f, *args) -> Deferred`` the sync modules take."""
+from __future__ import annotations
+
+from twisted.application.service import Service
+from twisted.internet.threads import deferToThreadPool
+from twisted.python.threadpool import ThreadPool
+
+
+class PoolService(Service):
+    def __init__(self, size: int, name: str):
+        self.pool = ThreadPool(minthreads=0, maxthreads=max(1, size), name=name)
+
+    def startService(self):
+        super().startService()
+        self.pool.start()
+
+    def stopService(self):
+        super().stopService()
+        self.pool.stop()
+
+
+def runner(reactor, size: int, name: str):
+    """(run, service): ``run`` defers work to the service's pool."""
+    service = PoolService(size, name)
+
+    def run(f, *args, **kw):
+        return deferToThreadPool(reactor, service.pool, f, *args, **kw)
+    return run, service

@@ -1,0 +1,71 @@
+"""The wiring: a gateway with [sync] peers and [web] listen serves /sync/<code>/, and an
+agent built from agent.ini syncs with it (thread pools, scheduler, real services)."""
+from __future__ import annotations
+
+import pytest
+import pytest_twisted
+from twisted.internet import reactor
+
+from erpcore import db, demo
+from gateway import config as gateway_config
+from gateway.service import build_gateway
+from sync import example
+from sync.agent import AgentService
+from sync.settings import SettingsError, parse_agent, parse_peers
+from tests.sync.harness import make_enterprise_db
+
+
+@pytest_twisted.inlineCallbacks
+def test_gateway_and_agent_services_sync_over_their_endpoints(tmp_path):
+    cluster_url = f"sqlite:///{tmp_path / 'cluster.db'}"
+    enterprise_url = f"sqlite:///{tmp_path / 'enterprise.db'}"
+    db.upgrade(cluster_url)
+    engine = db.make_engine(cluster_url)
+    with db.session_scope(db.make_sessionmaker(engine)) as session:
+        demo.seed_demo(session)
+    engine.dispose()
+    make_enterprise_db(enterprise_url).dispose()
+    peers = tmp_path / "peers.ini"
+    peers.write_text("[enterprise:DEMO]\nsecret = k\nagent_url = http://127.0.0.1:1/sync\n")
+    cfg = gateway_config.parse(
+        f"[gateway]\ndatabase = {cluster_url}\n[web]\nlisten = tcp:0:interface=127.0.0.1\n"
+        f"[sync]\npeers = {peers}\n")
+    gateway = build_gateway(cfg, reactor)
+    agent_ini = example.EXAMPLE_INI.replace("sqlite:///enterprise.db", enterprise_url).replace(
+        "change-me", "k").replace("tcp:8090", "tcp:0")
+    agent = AgentService(parse_agent(agent_ini), reactor)
+    gateway.startService()
+    agent.startService()
+    try:
+        web_port = yield gateway.when_web_listening()
+        agent.client.base_url = f"http://127.0.0.1:{web_port.getHost().port}/sync/DEMO"
+        with agent.engine.begin() as conn:
+            conn.execute(example.goods.insert().values(goods_code="AG1", goods_name="代理商品",
+                                                       price=5))
+        yield agent.peer.cycle("full")
+        with gateway.engine.connect() as conn:
+            from sqlalchemy import select
+            from erpcore.items import Item
+            assert conn.scalar(select(Item.name).where(Item.sku == "AG1")) == "代理商品"
+        assert agent.peer.peer_up
+    finally:
+        yield agent.stopService()
+        yield gateway.stopService()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[agent]\ndatabase = sqlite://\n", "needs enterprise, gateway_url, secret"),
+    (example.EXAMPLE_INI.replace("enterprise_wins", "loudest_wins", 1), "rule 'loudest_wins'"),
+    (example.EXAMPLE_INI.replace("[table:stock]", "[table:orders]"), "synced tables are"),
+    (example.EXAMPLE_INI.replace("site=store_code", "site"), "is not field=column"),
+])
+def test_a_bad_agent_ini_is_explained(text, message):
+    with pytest.raises(SettingsError, match=message):
+        parse_agent(text)
+
+
+def test_a_peers_file_needs_a_secret_and_an_agent_url():
+    with pytest.raises(SettingsError, match="needs secret and agent_url"):
+        parse_peers("[enterprise:DEMO]\nsecret = x\n")
+    with pytest.raises(SettingsError, match="unknown section"):
+        parse_peers("[DEMO]\n")

@@ -79,12 +79,19 @@ def notify(
     return row
 
 
-def pending(session: Session, limit: int = 100) -> list[StoredNotification]:
-    """Pending notifications, urgent ones first, then oldest first (for the gateway)."""
-    return list(session.scalars(
-        select(StoredNotification).where(StoredNotification.state == "pending")
-        .order_by(StoredNotification.urgent.desc(), StoredNotification.id).limit(limit)
-    ))
+def pending(session: Session, limit: int = 100, urgent_only: bool = False) -> list[StoredNotification]:
+    """Pending notifications, urgent ones first, then oldest first (for the gateway).
+    On MySQL/MariaDB the rows are locked SKIP LOCKED, so several gateway processes can
+    take them without sending one twice."""
+    from erpcore.inbox import skip_locked
+
+    statement = select(StoredNotification).where(StoredNotification.state == "pending")
+    if urgent_only:
+        statement = statement.where(StoredNotification.urgent.is_(True))
+    statement = statement.order_by(StoredNotification.urgent.desc(), StoredNotification.id).limit(limit)
+    if skip_locked(session):
+        statement = statement.with_for_update(skip_locked=True)
+    return list(session.scalars(statement))
 
 
 def mark_queued(session: Session, ids: list[int]) -> int:

@@ -2,6 +2,9 @@
 MultiService (store, pipeline, links to SMS centres)."""
 from __future__ import annotations
 
+import functools
+import secrets
+
 from twisted.application.service import MultiService
 from twisted.internet.endpoints import clientFromString
 
@@ -81,8 +84,11 @@ class GatewayService(MultiService):
         self.config = config
         self.engine = db.make_engine(config.gateway.database)
         sessions = db.make_sessionmaker(self.engine)
+        # One secret signs the approval links the SMS side sends and the WAP pages check.
+        self.wap_secret = config.web.wap_secret.encode("utf-8") or secrets.token_bytes(32)
         self.pipeline = PipelineService(
-            sessions, pipeline_settings(config), reactor=reactor, handle=command_handler(config)
+            sessions, pipeline_settings(config), reactor=reactor, handle=command_handler(config),
+            approval_link=self._approval_link_maker(config),
         )
         self.pipeline.setServiceParent(self)
         self.links = []
@@ -102,6 +108,17 @@ class GatewayService(MultiService):
         if config.web.listen:
             self._add_web(config, sessions, reactor)
 
+    def _approval_link_maker(self, config: Config):
+        """Approval SMS carry a signed link to the document's WAP page when pages are served."""
+        if not (config.web.listen and config.web.wap):
+            return None
+        from gateway.web.wap.links import approval_link
+
+        return functools.partial(
+            approval_link, secret=self.wap_secret, base_url=config.web.public_url,
+            ttl=3600 * config.web.wap_link_hours,
+        )
+
     def _add_web(self, config: Config, sessions, reactor) -> None:
         from twisted.application.internet import StreamServerEndpointService
         from twisted.internet.endpoints import serverFromString
@@ -110,7 +127,7 @@ class GatewayService(MultiService):
 
         pool = ThreadPoolService(config.web.threads, "merp-web")
         pool.setServiceParent(self)
-        site = build_site(self, sessions, config.web, reactor, pool.pool)
+        site = build_site(self, sessions, config.web, reactor, pool.pool, wap_secret=self.wap_secret)
         self.web = StreamServerEndpointService(serverFromString(reactor, config.web.listen), site)
         self.web.setServiceParent(self)
 

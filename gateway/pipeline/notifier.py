@@ -8,7 +8,7 @@ mark the rows queued. Runs after every dispatcher batch (``wake``) and on a time
 
 Quiet hours (enterprise local time, ``[notify]``) hold non-urgent notifications until they
 end; urgent ones (task assignments) go at once. Approval requests carry a signed link to
-the document's WAP page when an ``approval_link(enterprise_id, order_id, user_id)``
+the document's WAP page when an ``approval_link(enterprise_id, order_number)``
 callable is given (the seam for gateway/web/wap).
 """
 from __future__ import annotations
@@ -19,13 +19,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from sqlalchemy import select
 from twisted.application.service import Service
 from twisted.internet.task import LoopingCall
 from twisted.python.failure import Failure
 
-from erpcore import notifications, outbox
-from erpcore.inbox import skip_locked
+from erpcore import notifications, orders, outbox
 from erpcore.notifications import StoredNotification
 from erpcore.tenants import Enterprise
 from erpcore.users import User, effective_lang
@@ -33,7 +31,7 @@ from gateway.pipeline.db_worker import DbWorker, clock_now
 
 log = logging.getLogger(__name__)
 
-ApprovalLink = Callable[[int, int, int], "str | None"]
+ApprovalLink = Callable[[int, str], "str | None"]
 MAX_TEXT = 400  # characters of a notification kept (three UCS-2 parts hold 201)
 
 
@@ -123,13 +121,7 @@ class Notifier(Service):
 
     def queue_batch(self, session, now: datetime) -> int:
         """Claim, enqueue and mark up to ``batch`` notifications; returns how many."""
-        statement = select(StoredNotification).where(StoredNotification.state == "pending")
-        if self.quiet.active(now):
-            statement = statement.where(StoredNotification.urgent.is_(True))
-        statement = statement.order_by(StoredNotification.urgent.desc(), StoredNotification.id).limit(self._batch)
-        if skip_locked(session):
-            statement = statement.with_for_update(skip_locked=True)
-        rows = list(session.scalars(statement))
+        rows = notifications.pending(session, self._batch, urgent_only=self.quiet.active(now))
         if not rows:
             return 0
         parts: list[outbox.OutboxPart] = []
@@ -145,7 +137,7 @@ class Notifier(Service):
         user = session.get(User, row.user_id) if row.user_id else None
         lang = effective_lang(user, enterprise)
         text = (row.text_en if lang == "en" else row.text_zh)[:MAX_TEXT]
-        link = self._link(row)
+        link = self._link(session, row)
         if link:
             text = f"{text} {link}"
         try:
@@ -163,7 +155,8 @@ class Notifier(Service):
             for n, part in enumerate(texts, start=1)
         ]
 
-    def _link(self, row: StoredNotification) -> str | None:
+    def _link(self, session, row: StoredNotification) -> str | None:
+        """The signed WAP link of the document an approval request is about."""
         if self.approval_link is None:
             return None
         from commands.notices import parse_approval_key
@@ -171,8 +164,10 @@ class Notifier(Service):
         parsed = parse_approval_key(row.key)
         if parsed is None:
             return None
+        order_id, _approver = parsed
         try:
-            return self.approval_link(row.enterprise_id, *parsed)
+            number = orders.order_by_id(session, row.enterprise_id, order_id).number
+            return self.approval_link(row.enterprise_id, number)
         except Exception:  # a broken link must not hold the SMS back
             log.exception("approval link for notification %s failed", row.id)
             return None

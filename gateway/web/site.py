@@ -26,7 +26,8 @@ class ThreadPoolService(Service):
         self.pool.stop()
 
 
-def build_site(gateway, sessionmaker, web_config, reactor, pool: ThreadPool) -> Site:
+def build_site(gateway, sessionmaker, web_config, reactor, pool: ThreadPool,
+               wap_secret: bytes | None = None) -> Site:
     root = Resource()
     root.putChild(b"metrics", metrics_resource(gateway))
     if web_config.operator_token:
@@ -35,7 +36,8 @@ def build_site(gateway, sessionmaker, web_config, reactor, pool: ThreadPool) -> 
         from gateway.web.wap.resource import WapPages
 
         root.putChild(b"wap", WapPages(
-            sessionmaker, reactor, pool, secret=web_config.wap_secret.encode("utf-8") or None,
+            sessionmaker, reactor, pool,
+            secret=wap_secret or web_config.wap_secret.encode("utf-8") or None,
             idle_seconds=60.0 * web_config.wap_session_minutes,
         ))
     if getattr(gateway, "sync", None) is not None:

@@ -2,6 +2,8 @@
 a token, nothing listening when no endpoint is configured."""
 from __future__ import annotations
 
+import time
+
 import pytest_twisted
 from twisted.internet import reactor
 from twisted.web.client import Agent, readBody
@@ -9,6 +11,7 @@ from twisted.web.http_headers import Headers
 
 from gateway.config import Config, GatewaySection, WebSection
 from gateway.service import build_gateway
+from gateway.web.wap import links
 from tests.e2e.harness import seed
 
 
@@ -66,3 +69,31 @@ def test_the_operator_api_is_mounted_behind_its_token(tmp_path):
 def test_no_web_endpoint_means_no_web_server(tmp_path):
     gateway = build_gateway(Config(gateway=GatewaySection(database=f"sqlite:///{tmp_path / 'x.db'}")), reactor)
     assert gateway.web is None
+
+
+@pytest_twisted.inlineCallbacks
+def test_the_link_in_an_approval_sms_is_accepted_by_the_gateways_own_wap_pages(tmp_path):
+    """The SMS side and the WAP pages share one signing secret, even a random per-start one:
+    a link the notifier makes leads to login, a tampered one is refused."""
+    url = f"sqlite:///{tmp_path / 'm.db'}"
+    seed(url)
+    config = Config(
+        gateway=GatewaySection(database=url),
+        web=WebSection(listen="tcp:0:interface=127.0.0.1", wap_secret=""),
+    )
+    gateway = build_gateway(config, reactor)
+    gateway.startService()
+    try:
+        base = f"http://127.0.0.1:{_port(gateway)}"
+        make_link = gateway.pipeline.notifier.approval_link
+        link = make_link(1, "1001").replace(config.web.public_url, base)
+        agent = Agent(reactor)
+        good = yield agent.request(b"GET", link.encode(), Headers({b"Accept": [b"text/html"]}))
+        good_body = (yield readBody(good)).decode()
+        pages = gateway.web.factory.resource.getStaticEntity(b"wap")
+    finally:
+        yield gateway.stopService()
+    assert good.code == 200 and "Log in" in good_body
+    query = dict(part.split("=", 1) for part in link.split("?", 1)[1].split("&"))
+    assert links.check(pages.secret, 1, "1001", query["exp"], query["sig"], time.time()) == "ok"
+    assert links.check(pages.secret, 1, "1002", query["exp"], query["sig"], time.time()) == "invalid"

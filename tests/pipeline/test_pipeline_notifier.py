@@ -39,10 +39,16 @@ def stored(sessionmaker):
     with session_scope(sessionmaker) as session:
         enterprise = seed_demo(session)
         from erpcore.users import User
+        from erpcore.items import Item
+        from erpcore.orders import LineIn, create_order
         manager = session.scalars(select(User).where(User.msisdn == "13800000002")).one()
         clerk = session.scalars(select(User).where(User.msisdn == "13800000001")).one()
+        x100 = session.scalars(select(Item).where(Item.sku == "X100")).one()
+        order = create_order(session, enterprise.id, kind="purchase", requester_user_id=clerk.id,
+                             lines=[LineIn(x100.id, 1)], to_site_id=clerk.site_id)
         notifications.notify(session, events.Notification(
-            enterprise.id, "13800000002", "待审批", "To approve 1001", user_id=manager.id, key="approval:7:%d" % manager.id))
+            enterprise.id, "13800000002", "待审批", f"To approve {order.number}", user_id=manager.id,
+            key=f"approval:{order.id}:{manager.id}"))
         notifications.notify(session, events.Notification(
             enterprise.id, "13800000001", "新任务#1", "New task #1", user_id=clerk.id, urgent=True, key="task:1"))
 
@@ -85,12 +91,12 @@ def test_quiet_hours_hold_what_is_not_urgent_until_morning(sessionmaker, stored)
 def test_an_approval_request_carries_the_link(sessionmaker, stored):
     calls = []
 
-    def link(enterprise_id, order_id, user_id):
-        calls.append((order_id, user_id))
-        return "http://w.example/a/xyz"
+    def link(enterprise_id, number):
+        calls.append(number)
+        return f"http://w.example/wap/doc/{number}?sig=xyz"
 
     notifier = Notifier(None, None, "1065712345", approval_link=link)
     run(sessionmaker, notifier, NOON_BEIJING)
     texts = [text for _s, _r, text in sent(sessionmaker)]
-    assert texts == ["新任务#1", "To approve 1001 http://w.example/a/xyz"]
-    assert [order for order, _user in calls] == [7]
+    assert texts == ["新任务#1", "To approve 1001 http://w.example/wap/doc/1001?sig=xyz"]
+    assert calls == ["1001"], "the link names the order by the number people type"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint, bindparam, select, true
+from sqlalchemy import ForeignKey, String, UniqueConstraint, bindparam, false, select, true
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
 
 from erpcore.base import MYSQL_TABLE_OPTIONS, Base
@@ -66,6 +66,8 @@ class User(Base):
     site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id"))
     role: Mapped[str] = mapped_column(String(32), default="clerk", server_default="clerk")
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # The handset takes WAP Push SIs: approval requests also go as a push with the link.
+    push_capable: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     enterprise: Mapped[Enterprise] = relationship()
     site: Mapped[Site | None] = relationship()

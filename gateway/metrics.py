@@ -42,6 +42,41 @@ class GatewayCollector:
             window.add_metric([link.name], link.capacity())
         yield bound
         yield window
+        yield from sync_families(getattr(self.gateway, "sync", None))
+
+
+# (metric name, help, SyncPeer.stats key) per enterprise the cluster syncs with
+_SYNC_COUNTERS = (
+    ("merp_sync_cycles", "sync cycles run (scan and push)", "cycles"),
+    ("merp_sync_cycles_skipped", "sync cycles skipped (peer down or a cycle running)", "skipped"),
+    ("merp_sync_rows_sent", "rows sent to the enterprise agent", "rows_sent"),
+    ("merp_sync_rows_received", "rows received from the enterprise agent", "rows_received"),
+    ("merp_sync_conflicts", "rows changed on both sides", "conflicts"),
+    ("merp_sync_errors", "rows the peer refused", "errors"),
+    ("merp_sync_failures", "requests to the agent that failed", "failures"),
+    ("merp_sync_heartbeats", "heartbeats sent", "heartbeats"),
+)
+
+
+def sync_families(sync):
+    """Per-enterprise sync counters, lag and peer state (nothing when sync is off)."""
+    peers = getattr(sync, "peers", None) or {}
+    if not peers:
+        return
+    for name, help_text, key in _SYNC_COUNTERS:
+        family = CounterMetricFamily(name, help_text, labels=["enterprise"])
+        for code, peer in sorted(peers.items()):
+            family.add_metric([code], peer.stats.get(key, 0))
+        yield family
+    lag = GaugeMetricFamily("merp_sync_lag_seconds", "age of the oldest unsent change",
+                            labels=["enterprise"])
+    up = GaugeMetricFamily("merp_sync_peer_up", "1 while the enterprise agent answers",
+                           labels=["enterprise"])
+    for code, peer in sorted(peers.items()):
+        lag.add_metric([code], peer.stats.get("lag_seconds", 0.0))
+        up.add_metric([code], 1 if peer.peer_up else 0)
+    yield lag
+    yield up
 
 
 def metrics_resource(gateway):

@@ -17,6 +17,7 @@ from typing import Callable
 
 from gateway.messages import ConcatInfo
 from gateway.smpp.pdu import Sm, Status, Tag, Tlv, MERP_MO_ID_TAG
+from gateway.web.wap.push import decode_push
 from gateway.text.coding import decode, encode, split
 from gateway.text.reassembly import Reassembler
 from gateway.text.udh import UdhError, concat_udh, parse_udh
@@ -33,6 +34,7 @@ from sim.outcomes import (
 ESM_UDHI = 0x40
 ESM_DELIVERY_RECEIPT = 0x04
 DATA_CODING = {"gsm7": 0, "ucs2": 8}
+PUSH_DATA_CODINGS = (0x04, 0xF5)  # 8-bit data, plain or as a GSM data coding scheme
 RECEIPT_FINAL_FAILURES = {"UNDELIV", "EXPIRED", "REJECTD", "DELETED", "UNKNOWN"}
 
 
@@ -183,6 +185,11 @@ class Smsc:
         return int(Status.ESME_ROK), message_id
 
     def _to_handset(self, sm: Sm) -> None:
+        push = _wap_push_of(sm)
+        if push is not None:  # a handset shows a Service Indication as its text and link
+            self.counters["handset_messages"] += 1
+            self.phonebook.deliver(sm.destination_addr, sm.source_addr, push, self.clock.seconds())
+            return
         concat, payload = _concat_of(sm)
         text = decode(payload, sm.data_coding)
         key = f"{sm.source_addr}>{sm.destination_addr}"
@@ -371,6 +378,16 @@ def _concat_of(sm: Sm):
         if t >= 1 and 1 <= n <= t:
             return ConcatInfo(int.from_bytes(ref, "big"), t, n), payload
     return None, payload
+
+
+def _wap_push_of(sm: Sm) -> str | None:
+    """"[WAP Push] <text> <url>" for an 8-bit message holding an SI for port 2948, else None."""
+    if not sm.esm_class & ESM_UDHI or sm.data_coding not in PUSH_DATA_CODINGS:
+        return None
+    si = decode_push(sm.short_message or _tlv_value(sm, Tag.MESSAGE_PAYLOAD) or b"")
+    if si is None:
+        return None
+    return " ".join(part for part in ("[WAP Push]", si.text, si.href) if part)
 
 
 def _tlv_value(sm: Sm, tag) -> bytes | None:

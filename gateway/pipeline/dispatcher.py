@@ -22,13 +22,13 @@ import random
 from collections.abc import Callable
 from datetime import timedelta
 
-from twisted.application.service import Service
-from twisted.internet.task import LoopingCall
 from twisted.python.failure import Failure
 
 from erpcore import inbox, outbox
 from gateway.messages import InboundSms
 from gateway.pipeline.db_worker import DbWorker, clock_now
+from gateway.pipeline.parts import ConcatRefs, default_split, outbox_parts
+from gateway.pipeline.polling import PollingService
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +44,7 @@ def default_handle():
     return handle
 
 
-def default_split():
-    from gateway.text import split
-
-    return split
-
-
-class Dispatcher(Service):
+class Dispatcher(PollingService):
     name = "dispatcher"
 
     def __init__(
@@ -81,10 +75,9 @@ class Dispatcher(Service):
         self._seen_retention = timedelta(seconds=seen_retention)
         self._poll_interval = poll_interval
         self.on_queued = on_queued
-        self._ref = (rng or random.Random()).randrange(256)
+        self._refs = ConcatRefs(rng)
         self._running = False
         self._again = False
-        self._loop: LoopingCall | None = None
         # metrics
         self.handled = 0
         self.command_errors = 0
@@ -94,16 +87,8 @@ class Dispatcher(Service):
 
     # -- service ----------------------------------------------------------------------
 
-    def startService(self) -> None:
-        super().startService()
-        self._loop = LoopingCall(self.tick)
-        self._loop.clock = self._clock
-        self._loop.start(self._poll_interval, now=True)
-
-    def stopService(self):
-        super().stopService()
-        if self._loop is not None and self._loop.running:
-            self._loop.stop()
+    def poll(self) -> None:
+        self.tick()
 
     def tick(self) -> None:
         """Periodic: expire stalled long MOs, then look for work (resume, lease expiry)."""
@@ -225,21 +210,10 @@ class Dispatcher(Service):
 
     def reply_parts(self, mo: inbox.StoredMo, reply: str) -> list[outbox.OutboxPart]:
         """The reply as outbox parts, from the address the MO was sent to."""
-        try:
-            coding, texts = self._split(reply[:MAX_REPLY_CHARS])
-        except ValueError:
-            log.exception("reply to MO %s cannot be split; sending the 'busy' text", mo.id)
-            coding, texts = self._split(ERROR_REPLY)
-        common = dict(sender=mo.recipient, recipient=mo.sender, coding=coding,
-                      inbox_id=mo.id, link=mo.link)
-        if len(texts) == 1:
-            return [outbox.OutboxPart(text=texts[0], **common)]
-        self._ref = (self._ref + 1) % 256
-        return [
-            outbox.OutboxPart(text=text, concat_ref=self._ref, concat_total=len(texts),
-                              concat_number=number, **common)
-            for number, text in enumerate(texts, start=1)
-        ]
+        return outbox_parts(
+            reply[:MAX_REPLY_CHARS], mo.recipient, mo.sender, self._split, self._refs,
+            fallback=ERROR_REPLY, what=f"reply to MO {mo.id}", inbox_id=mo.id, link=mo.link,
+        )
 
 
 class _Counts:

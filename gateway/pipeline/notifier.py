@@ -19,8 +19,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from twisted.application.service import Service
-from twisted.internet.task import LoopingCall
 from twisted.python.failure import Failure
 
 from erpcore import notifications, orders, outbox
@@ -28,10 +26,14 @@ from erpcore.notifications import StoredNotification
 from erpcore.tenants import Enterprise
 from erpcore.users import User, effective_lang
 from gateway.pipeline.db_worker import DbWorker, clock_now
+from gateway.pipeline.parts import ConcatRefs, default_split, outbox_parts
+from gateway.pipeline.polling import PollingService
+from gateway.web.wap.push import PushError, wap_push_si
 
 log = logging.getLogger(__name__)
 
 ApprovalLink = Callable[[int, str], "str | None"]
+BINARY = "binary"  # outbox coding: the text is 8-bit user data in hex (gateway.smpp.convert)
 MAX_TEXT = 400  # characters of a notification kept (three UCS-2 parts hold 201)
 
 
@@ -57,13 +59,21 @@ class QuietHours:
         return local >= self.start or local < self.end
 
 
-def default_split():
-    from gateway.text import split
+def push_parts(user: User | None, row: StoredNotification, text: str, link: str | None,
+               sender: str) -> list[outbox.OutboxPart]:
+    """A WAP Push SI with the document link, for users whose handsets take one; the outbox
+    carries it as coding "binary", its text the hex of the user data (UDH first)."""
+    if not link or user is None or not user.push_capable:
+        return []
+    try:
+        payload = wap_push_si(link, text)
+    except PushError:
+        log.warning("notification %s: its link is too long for a WAP Push", row.id)
+        return []
+    return [outbox.OutboxPart(sender=sender, recipient=row.msisdn, text=payload.hex(), coding=BINARY)]
 
-    return split
 
-
-class Notifier(Service):
+class Notifier(PollingService):
     name = "notifier"
 
     def __init__(
@@ -81,22 +91,13 @@ class Notifier(Service):
         self.quiet = quiet if quiet is not None else QuietHours()
         self.approval_link = approval_link
         self.on_queued = on_queued
-        self._ref = (rng or random.Random()).randrange(256)
+        self._refs = ConcatRefs(rng)
         self._running = False
         self._again = False
-        self._loop: LoopingCall | None = None
         self.queued = 0  # notifications handed to the outbox (metric)
 
-    def startService(self) -> None:
-        super().startService()
-        self._loop = LoopingCall(self.wake)
-        self._loop.clock = self._clock
-        self._loop.start(self._poll_interval, now=True)
-
-    def stopService(self):
-        super().stopService()
-        if self._loop is not None and self._loop.running:
-            self._loop.stop()
+    def poll(self) -> None:
+        self.wake()
 
     def wake(self) -> None:
         """Queue pending notifications now (coalesced: one pass in flight)."""
@@ -138,22 +139,12 @@ class Notifier(Service):
         lang = effective_lang(user, enterprise)
         text = (row.text_en if lang == "en" else row.text_zh)[:MAX_TEXT]
         link = self._link(session, row)
+        sender = self._service_code + (enterprise.extension if enterprise else "")
+        push = push_parts(user, row, text, link, sender)
         if link:
             text = f"{text} {link}"
-        try:
-            coding, texts = self._split(text)
-        except ValueError:
-            log.exception("notification %s cannot be split; sending it cut short", row.id)
-            coding, texts = self._split(text[:60])
-        common = dict(sender=self._service_code + (enterprise.extension if enterprise else ""),
-                      recipient=row.msisdn, coding=coding)
-        if len(texts) == 1:
-            return [outbox.OutboxPart(text=texts[0], **common)]
-        self._ref = (self._ref + 1) % 256
-        return [
-            outbox.OutboxPart(text=part, concat_ref=self._ref, concat_total=len(texts), concat_number=n, **common)
-            for n, part in enumerate(texts, start=1)
-        ]
+        return outbox_parts(text, sender, row.msisdn, self._split, self._refs,
+                            fallback=text[:60], what=f"notification {row.id}") + push
 
     def _link(self, session, row: StoredNotification) -> str | None:
         """The signed WAP link of the document an approval request is about."""

@@ -16,7 +16,9 @@ ESM_UDHI = 0x40
 ESM_TYPE_MASK = 0x3C
 ESM_TYPE_RECEIPT = 0x04
 
-DATA_CODING = {"gsm7": 0, "ucs2": 8}
+DATA_CODING = {"gsm7": 0, "ucs2": 8, "binary": 4}
+#: An outbound "text" that is the hex of 8-bit user data, UDH first (a WAP Push SI).
+BINARY = "binary"
 
 MESSAGE_STATES = {
     1: "ENROUTE",
@@ -113,13 +115,30 @@ def _receipt(link: str, sm: Sm) -> DeliveryReport:
     return DeliveryReport(link=link, smsc_id=smsc_id, state=state, error=error)
 
 
+def _binary_payload(msg: OutboundSms) -> bytes:
+    """The user data of a binary part: its text is hex and starts with a UDH."""
+    try:
+        payload = bytes.fromhex(msg.text)
+    except ValueError:
+        raise ValueError("a binary message's text must be hex") from None
+    if not payload or payload[0] + 1 > len(payload) or payload[0] == 0:
+        raise ValueError("a binary message must start with a user data header")
+    if len(payload) > 140:
+        raise ValueError("a binary message must fit one SMS (140 octets)")
+    return payload
+
+
 def to_submit(msg: OutboundSms, source_ton: int = 0, source_npi: int = 0,
               dest_ton: int = 1, dest_npi: int = 1) -> Sm:
     """The submit_sm body for one outbound part; raises ValueError when it cannot be sent."""
-    if msg.coding not in DATA_CODING:
+    if msg.coding == BINARY:
+        if msg.concat is not None:
+            raise ValueError("a binary message is one SMS, never a part")
+        payload, esm_class = _binary_payload(msg), ESM_UDHI
+    elif msg.coding not in DATA_CODING:
         raise ValueError(f"unknown coding {msg.coding!r}")
-    payload = gtext.encode(msg.text, msg.coding)
-    esm_class = 0
+    else:
+        payload, esm_class = gtext.encode(msg.text, msg.coding), 0
     if msg.concat is not None:
         c = msg.concat
         payload = gtext.concat_udh(c.reference, c.total, c.number) + payload

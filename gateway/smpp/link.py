@@ -11,11 +11,9 @@ import typing
 from dataclasses import dataclass
 from typing import Callable
 
-from twisted.application.internet import ClientService, backoffPolicy
-from twisted.application.service import Service
-from twisted.internet.defer import Deferred, fail, maybeDeferred, succeed
-from twisted.internet.protocol import Factory
+from twisted.internet.defer import Deferred, fail
 
+from gateway.links.base import LinkBase
 from gateway.messages import DeliveryReport, InboundSms, OutboundSms
 from gateway.smpp import convert
 from gateway.smpp.pdu import MERP_MO_ID_TAG, Sm, Status
@@ -61,109 +59,28 @@ class InboundHandler(typing.Protocol):
     def handle_receipt(self, report: DeliveryReport) -> Deferred: ...
 
 
-class SmppLink(Service):
+class SmppLink(LinkBase):
+    bound_state = State.BOUND
     def __init__(self, name: str, endpoint, settings: LinkSettings,
                  handler: InboundHandler, clock=None,
                  jitter: Callable[[], float] | None = None):
         """`jitter` is backoffPolicy's (random by default; tests pass lambda: 0)."""
-        self.name = name
-        self.endpoint = endpoint
-        self.settings = settings
-        self.handler = handler
-        self._session_settings = settings.session_settings()
-        self._clock = clock
-        backoff = {} if jitter is None else {"jitter": jitter}
-        self._retry_policy = backoffPolicy(initialDelay=settings.reconnect_initial,
-                                           maxDelay=settings.reconnect_max, **backoff)
-        self._client: ClientService | None = None
-        self._protocol: EsmeProtocol | None = None
-        self._listeners: list[Callable[[], None]] = []
+        super().__init__(name, endpoint, settings, handler, settings.session_settings(),
+                         clock, jitter)
 
-    # --- the pipeline's side ------------------------------------------------------------
-
-    @property
-    def bound(self) -> bool:
-        return self._protocol is not None and self._protocol.session.state is State.BOUND
-
-    def capacity(self) -> int:
-        return self._protocol.session.capacity() if self.bound else 0
-
-    def add_ready_listener(self, fn: Callable[[], None]) -> None:
-        self._listeners.append(fn)
+    def build_protocol(self, clock) -> EsmeProtocol:
+        return EsmeProtocol(self, clock, self._session_settings)
 
     def submit(self, msg: OutboundSms) -> Deferred:
         """Fires with the SMSC message_id; fails with SubmitRejected or LinkDown."""
         if not self.bound:
-            return fail(LinkDown(f"link {self.name} is not bound"))
+            return self._link_down()
         s = self.settings
         try:
             sm = convert.to_submit(msg, s.source_ton, s.source_npi, s.dest_ton, s.dest_npi)
         except ValueError as e:
             return fail(SubmitRejected(Status.ESME_RSUBMITFAIL, False, f"cannot submit: {e}"))
-        d = Deferred()
-
-        def done(result) -> None:
-            if isinstance(result, Exception):
-                d.errback(result)
-            else:
-                d.callback(result)
-
-        self._protocol.session.submit(sm, done)
-        return d
-
-    # --- service ------------------------------------------------------------------------
-
-    def startService(self) -> None:
-        super().startService()
-        clock = self._clock
-        if clock is None:
-            from twisted.internet import reactor as clock
-        factory = Factory.forProtocol(
-            lambda: EsmeProtocol(self, clock, self._session_settings))
-        self._client = ClientService(self.endpoint, factory, retryPolicy=self._retry_policy,
-                                     clock=clock, prepareConnection=self._prepare)
-        self._client.startService()
-
-    def stopService(self) -> Deferred:
-        super().stopService()
-        protocol, client = self._protocol, self._client
-        done = protocol.unbind() if protocol is not None else succeed(None)
-        if client is None:
-            return done
-        done.addBoth(lambda _: client.stopService())
-        return done
-
-    def _prepare(self, proxy) -> Deferred:
-        """Bind on a new connection; the connection counts only once bound."""
-        d = proxy.when_bound()
-
-        def bound(protocol: EsmeProtocol) -> None:
-            self._protocol = protocol
-            log.info("link %s bound", self.name)
-            self._tell_ready()
-
-        def failed(failure):
-            # ClientService (Twisted 26) has no transition for the connection closing
-            # while it waits to retry, and raises from connectionLost. This connection
-            # is ours to close, so stop the proxy telling ClientService about it.
-            if hasattr(proxy, "_lostNotification"):
-                proxy._lostNotification = lambda reason: None
-            proxy.unbind()  # hangs up unless already closed (e.g. stop cancelled the bind)
-            log.warning("link %s: %s", self.name, failure.getErrorMessage() or failure.type)
-            return failure
-
-        d.addCallbacks(bound, failed)
-        return d
-
-    # --- LinkEvents (from the protocol) -------------------------------------------------
-
-    def slot_freed(self) -> None:
-        self._tell_ready()
-
-    def protocol_lost(self, protocol: EsmeProtocol) -> None:
-        if protocol is self._protocol:
-            self._protocol = None
-            log.warning("link %s lost its connection", self.name)
+        return self._submit_to_session(sm)
 
     def deliver_received(self, sm: Sm, reply: Callable[[int], None]) -> None:
         """Convert and hand on; ack only once the handler's Deferred has fired."""
@@ -177,24 +94,4 @@ class SmppLink(Service):
             log.exception("link %s: cannot convert deliver_sm", self.name)
             reply(Status.ESME_RX_T_APPN)
             return
-        if isinstance(msg, DeliveryReport):
-            d = maybeDeferred(self.handler.handle_receipt, msg)
-        else:
-            d = maybeDeferred(self.handler.handle_inbound, msg)
-
-        def stored(_) -> None:
-            reply(Status.ESME_ROK)
-
-        def not_stored(failure) -> None:
-            log.warning("link %s: handler failed, SMSC will redeliver: %s", self.name,
-                        failure.getErrorMessage())
-            reply(Status.ESME_RX_T_APPN)
-
-        d.addCallbacks(stored, not_stored)
-
-    def _tell_ready(self) -> None:
-        for fn in list(self._listeners):
-            try:
-                fn()
-            except Exception:
-                log.exception("link %s: ready listener failed", self.name)
+        self._hand_on(msg, reply, Status.ESME_ROK, Status.ESME_RX_T_APPN, "SMSC")

@@ -2,28 +2,16 @@
 gateway (/metrics, the operator API under /api; the WAP pages later)."""
 from __future__ import annotations
 
-from twisted.application.service import Service
 from twisted.python.threadpool import ThreadPool
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
 from gateway.metrics import metrics_resource
 from gateway.web.operator_api import OperatorApi
+# The thread pool for blocking web work is the sync package's (one pool service for both).
+from sync.threads import PoolService as ThreadPoolService
 
-
-class ThreadPoolService(Service):
-    """A thread pool started and stopped with the gateway, for blocking web work."""
-
-    def __init__(self, size: int, name: str):
-        self.pool = ThreadPool(minthreads=0, maxthreads=max(1, size), name=name)
-
-    def startService(self):
-        super().startService()
-        self.pool.start()
-
-    def stopService(self):
-        super().stopService()
-        self.pool.stop()
+__all__ = ["ThreadPoolService", "build_site"]
 
 
 def build_site(gateway, sessionmaker, web_config, reactor, pool: ThreadPool,

@@ -253,3 +253,15 @@ async def test_stock_lookup_and_my_orders(client, world):
     assert "<td>WH1</td><td>250</td>" in stock.text
     orders = await c.get("/wap/orders")
     assert orders.text.count("/wap/doc/") == 6
+
+
+@pytest_twisted.ensureDeferred
+async def test_the_html_buttons_label_is_accepted_as_the_decision(client, world, sessionmaker):
+    """Browsers send the submit button's label ("Approve"); found by the chromium test."""
+    c = client("html")
+    await c.login("DEMO", "smith", PASSWORDS["smith"])
+    number = world.numbers[0]
+    doc = await c.get(f"/wap/doc/{number}")
+    assert 'name="decision" value="Approve"' in doc.text
+    done = await c.post(f"/wap/doc/{number}/decide", {"decision": "Approve", "t": field(doc.body, "t")})
+    assert "Approved." in done.text and state_of(sessionmaker, world.demo, number) == "approved"

@@ -204,7 +204,8 @@ def _status_text(state: str, history: list[dict], can_decide: bool) -> str:
 
 def decide(call: Call, number: str) -> Page:
     """Approve or reject; an order already decided shows its state instead of acting twice."""
-    decision = call.params.get("decision", "")
+    # XHTML-MP/HTML submit buttons send their label ("Approve"); WML sends "approve".
+    decision = call.params.get("decision", "").strip().lower()
     comment = call.params.get("comment", "").strip()[:approvals.MAX_COMMENT]
     if decision not in ("approve", "reject"):
         return document(call, number, "Choose approve or reject.", 400)

@@ -118,7 +118,10 @@ class LinkSection:
     system_id: str = opt("merp", "SMPP system_id to bind with")
     password: str = opt("secret", "SMPP password")
     system_type: str = opt("", "SMPP system_type, if the SMS centre wants one")
-    bind_mode: str = opt("transceiver", "transceiver, or transmitter+receiver for two binds")
+    bind_mode: str = opt(
+        "transceiver", "transceiver (one bind both ways), transmitter (submits only) or receiver "
+        "(MOs and receipts only); for separate TX and RX binds name two links to the same SMS centre"
+    )
     window: int = opt(10, "submits in flight at most (the SMPP window)")
     rate: float = opt(0.0, "submits per second at most; 0 = no limit but the window")
     enquire_link_interval: float = opt(30.0, "seconds of silence before an enquire_link")
@@ -230,6 +233,10 @@ def parse(text: str, source: str = "<string>") -> Config:
         except ValueError:
             raise ConfigError(f"[notify] {option} = {value!r}: expected a time HH:MM") from None
     for link, section in links.items():
+        if section.protocol == "smpp" and section.bind_mode not in ("transceiver", "transmitter", "receiver"):
+            raise ConfigError(
+                f"[link:{link}] bind_mode {section.bind_mode!r}: use transceiver, transmitter or receiver"
+            )
         if section.protocol not in PROTOCOLS:
             raise ConfigError(f"[link:{link}] protocol {section.protocol!r} is not supported: "
                               + ", ".join(PROTOCOLS))

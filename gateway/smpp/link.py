@@ -18,7 +18,7 @@ from gateway.messages import DeliveryReport, InboundSms, OutboundSms
 from gateway.smpp import convert
 from gateway.smpp.pdu import MERP_MO_ID_TAG, Sm, Status
 from gateway.smpp.protocol import BindFailed, EsmeProtocol
-from gateway.smpp.session import LinkDown, SessionSettings, State, SubmitRejected
+from gateway.smpp.session import BIND_COMMANDS, LinkDown, SessionSettings, State, SubmitRejected
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +26,15 @@ __all__ = ["BindFailed", "InboundHandler", "LinkDown", "LinkSettings", "SmppLink
            "SubmitRejected"]
 
 
+BIND_MODES = tuple(BIND_COMMANDS)
+
+
 @dataclass(frozen=True)
 class LinkSettings:
     system_id: str = "merp"
     password: str = ""
     system_type: str = ""
-    bind_mode: str = "transceiver"  # "transmitter+receiver" is not built yet
+    bind_mode: str = "transceiver"  # or "transmitter" / "receiver": two links = TX and RX binds
     window: int = 10  # submits in flight at most
     rate: float = 0.0  # submits/s, 0 = no limit
     enquire_link_interval: float = 30.0
@@ -45,8 +48,8 @@ class LinkSettings:
     mo_id_tag: int = MERP_MO_ID_TAG
 
     def session_settings(self) -> SessionSettings:
-        if self.bind_mode != "transceiver":
-            raise ValueError(f"bind_mode {self.bind_mode!r} is not supported yet")
+        if self.bind_mode not in BIND_MODES:
+            raise ValueError(f"bind_mode {self.bind_mode!r}: use one of {', '.join(BIND_MODES)}")
         return SessionSettings(
             system_id=self.system_id, password=self.password, system_type=self.system_type,
             bind_mode=self.bind_mode, window=self.window, rate=self.rate,

@@ -168,8 +168,8 @@ class EsmeSession:
         self._request(BIND_COMMANDS[self.settings.bind_mode], body)
 
     def capacity(self) -> int:
-        """Free window slots now (0 unless bound)."""
-        if self.state is not State.BOUND:
+        """Free window slots now (0 unless bound; always 0 on a receiver-only bind)."""
+        if self.state is not State.BOUND or self.settings.bind_mode == "receiver":
             return 0
         return max(0, self.settings.window - self._in_flight - len(self._queue))
 
@@ -177,6 +177,9 @@ class EsmeSession:
         """Queue a submit_sm; `on_done` gets the SMSC message_id or an exception."""
         if self.state is not State.BOUND:
             on_done(LinkDown(f"not bound ({self.state.value})"))
+            return
+        if self.settings.bind_mode == "receiver":
+            on_done(LinkDown("a receiver bind cannot submit; another link must carry it"))
             return
         self._queue.append((sm, on_done))
         self._pump()

@@ -37,6 +37,7 @@ def test_link_sections_are_typed_and_named():
         ("[smsc]\nx = 1\n", "unknown section [smsc]"),
         ("[link:a]\nprotocol = ucp\n", "not supported"),
         ("[link:]\n", "needs a name"),
+        ("[link:a]\nbind_mode = tx+rx\n", "use transceiver, transmitter or receiver"),
         ("not an ini file", "merp.ini"),
     ],
 )

@@ -48,6 +48,21 @@ class OutboundSms:
     sender: str  # our source address (service code + extension)
     recipient: str  # the handset
     text: str  # the text of this part only
-    coding: str  # "gsm7" or "ucs2"
+    coding: str  # "gsm7", "ucs2", or "binary" (text = the user data in hex, UDH first)
     concat: ConcatInfo | None = None
     want_receipt: bool = True
+
+    def binary_payload(self) -> bytes:
+        """The user data of a binary message (e.g. a WAP Push): one SMS, starting with its
+        UDH. Raises ValueError for anything a connector could not send as it is."""
+        if self.concat is not None:
+            raise ValueError("a binary message is one SMS, never a part")
+        try:
+            payload = bytes.fromhex(self.text)
+        except ValueError:
+            raise ValueError("a binary message's text must be hex") from None
+        if not payload or payload[0] == 0 or payload[0] + 1 > len(payload):
+            raise ValueError("a binary message must start with a user data header")
+        if len(payload) > 140:
+            raise ValueError("a binary message must fit one SMS (140 octets)")
+        return payload

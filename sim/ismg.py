@@ -27,7 +27,7 @@ from gateway.text.coding import decode, encode, split
 from gateway.text.udh import UdhError, concat_udh, parse_udh
 from sim.handsets import Phonebook
 from sim.outcomes import draw_outcome
-from sim.smsc import Delivery, MoRecord, Smsc, SmscSettings
+from sim.smsc import Delivery, MoRecord, Smsc, SmscSettings, push_text
 
 DATA_CODING = {MsgFmt.ASCII: 1, MsgFmt.UCS2: 8, MsgFmt.GBK: 15, MsgFmt.BINARY: 4}
 
@@ -123,6 +123,12 @@ class Ismg(Smsc):
         self.counters["submits_throttled"] += 1
 
     def _to_handsets(self, body: Submit) -> None:
+        push = push_text(body.msg_content) if body.tp_udhi and body.msg_fmt == MsgFmt.BINARY else None
+        if push is not None:  # a WAP Push SI: the handset shows its text and link
+            for dest in body.dest_terminal_ids:
+                self.counters["handset_messages"] += 1
+                self.phonebook.deliver(dest, body.src_id, push, self.clock.seconds())
+            return
         payload, concat = body.msg_content, None
         if body.tp_udhi:
             try:

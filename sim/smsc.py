@@ -384,7 +384,12 @@ def _wap_push_of(sm: Sm) -> str | None:
     """"[WAP Push] <text> <url>" for an 8-bit message holding an SI for port 2948, else None."""
     if not sm.esm_class & ESM_UDHI or sm.data_coding not in PUSH_DATA_CODINGS:
         return None
-    si = decode_push(sm.short_message or _tlv_value(sm, Tag.MESSAGE_PAYLOAD) or b"")
+    return push_text(sm.short_message or _tlv_value(sm, Tag.MESSAGE_PAYLOAD) or b"")
+
+
+def push_text(payload: bytes) -> str | None:
+    """What a handset shows for a WAP Push SI payload (UDH first), or None if it is none."""
+    si = decode_push(payload)
     if si is None:
         return None
     return " ".join(part for part in ("[WAP Push]", si.text, si.href) if part)

@@ -92,23 +92,32 @@ def to_submit(msg: OutboundSms, options: SubmitOptions) -> Submit:
     """The SUBMIT for one outbound part; raises ValueError when it cannot be sent."""
     udh = b""
     pk_total = pk_number = 1
+    if msg.coding == "binary":  # e.g. a WAP Push: the UDH is already in the payload
+        return _submit(msg, options, MsgFmt.BINARY, msg.binary_payload(), tp_udhi=1,
+                       pk_total=1, pk_number=1)
     if msg.concat is not None:
         c = msg.concat
         udh = gtext.concat_udh(c.reference, c.total, c.number)
         pk_total, pk_number = c.total, c.number
     msg_fmt, payload = _encode_text(msg, MAX_CONTENT - len(udh))
+    return _submit(msg, options, msg_fmt, udh + payload, tp_udhi=1 if udh else 0,
+                   pk_total=pk_total, pk_number=pk_number)
+
+
+def _submit(msg: OutboundSms, options: SubmitOptions, msg_fmt: int, content: bytes, *,
+            tp_udhi: int, pk_total: int, pk_number: int) -> Submit:
     src_id = msg.sender
     if options.src_id_prefix and not src_id.startswith(options.src_id_prefix):
         src_id = options.src_id_prefix + src_id
     return Submit(
         dest_terminal_ids=(msg.recipient,),
-        msg_content=udh + payload,
+        msg_content=content,
         pk_total=pk_total,
         pk_number=pk_number,
         registered_delivery=1 if msg.want_receipt else 0,
         service_id=options.service_id,
         fee_user_type=options.fee_user_type,
-        tp_udhi=1 if udh else 0,
+        tp_udhi=tp_udhi,
         msg_fmt=msg_fmt,
         msg_src=options.sp_id,
         fee_type=options.fee_type,

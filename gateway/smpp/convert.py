@@ -115,26 +115,11 @@ def _receipt(link: str, sm: Sm) -> DeliveryReport:
     return DeliveryReport(link=link, smsc_id=smsc_id, state=state, error=error)
 
 
-def _binary_payload(msg: OutboundSms) -> bytes:
-    """The user data of a binary part: its text is hex and starts with a UDH."""
-    try:
-        payload = bytes.fromhex(msg.text)
-    except ValueError:
-        raise ValueError("a binary message's text must be hex") from None
-    if not payload or payload[0] + 1 > len(payload) or payload[0] == 0:
-        raise ValueError("a binary message must start with a user data header")
-    if len(payload) > 140:
-        raise ValueError("a binary message must fit one SMS (140 octets)")
-    return payload
-
-
 def to_submit(msg: OutboundSms, source_ton: int = 0, source_npi: int = 0,
               dest_ton: int = 1, dest_npi: int = 1) -> Sm:
     """The submit_sm body for one outbound part; raises ValueError when it cannot be sent."""
     if msg.coding == BINARY:
-        if msg.concat is not None:
-            raise ValueError("a binary message is one SMS, never a part")
-        payload, esm_class = _binary_payload(msg), ESM_UDHI
+        payload, esm_class = msg.binary_payload(), ESM_UDHI
     elif msg.coding not in DATA_CODING:
         raise ValueError(f"unknown coding {msg.coding!r}")
     else:

@@ -67,3 +67,17 @@ def test_the_src_id_prefix_is_added_only_when_missing():
     options = SubmitOptions(src_id_prefix="1065712345")
     assert to_submit(OutboundSms(1, "01", "138", "x", "gsm7"), options).src_id == "106571234501"
     assert to_submit(OutboundSms(1, "106571234501", "138", "x", "gsm7"), options).src_id == "106571234501"
+
+
+def test_a_binary_part_goes_as_msg_fmt_4_with_tp_udhi_and_its_payload_untouched():
+    """A WAP Push over CMPP: the port-addressing UDH is already in the payload."""
+    payload = bytes.fromhex("0605040b8423f0") + b"\x01\x06\x01\xae"
+    s = to_submit(OutboundSms(1, "1065", "138", payload.hex(), "binary"), SubmitOptions())
+    assert (s.msg_fmt, s.tp_udhi, s.msg_content) == (4, 1, payload)
+    assert (s.pk_total, s.pk_number) == (1, 1)
+
+
+@pytest.mark.parametrize("text", ["zz", "", "00ff", "05" + "00" * 200])
+def test_a_binary_part_that_cannot_be_sent_is_refused_clearly(text):
+    with pytest.raises(ValueError):
+        to_submit(OutboundSms(1, "1065", "138", text, "binary"), SubmitOptions())

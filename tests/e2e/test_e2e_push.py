@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 import pytest_twisted
 from sqlalchemy import update
 from twisted.internet import defer, reactor
@@ -40,10 +41,11 @@ def rules_and_push_capable_manager(session, enterprise):
     session.execute(update(User).where(User.msisdn == MANAGER).values(push_capable=True))
 
 
+@pytest.mark.parametrize("protocol", ["smpp", "cmpp3"])
 @pytest_twisted.inlineCallbacks
-def test_a_push_capable_manager_gets_the_approval_sms_and_a_wap_push(db_url):
+def test_a_push_capable_manager_gets_the_approval_sms_and_a_wap_push(db_url, protocol):
     seed(db_url, rules_and_push_capable_manager)
-    spine = PushSpine(db_url)
+    spine = PushSpine(db_url, protocol)
     yield spine.start()
     try:
         manager_told = spine.expect(MANAGER, count=2)

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from erpcore.items import Item
+from erpcore.approvals import install_default_rules
 from erpcore.services import ensure_open
 from erpcore.sites import Site
 from erpcore.stock import StockLevel
@@ -48,6 +49,7 @@ USERS = (
     ("zhang", "张伟", "13800000001", "zh", "clerk", "HALL1"),
     ("smith", "John Smith", "13800000002", "en", "manager", None),
     ("wang", "王芳", "13800000003", "zh", "storekeeper", "WH1"),
+    ("zhao", "赵敏", "13800000004", "zh", "finance", None),
 )
 
 
@@ -71,6 +73,7 @@ def seed_demo(session: Session) -> Enterprise:
         _user(session, enterprise, username, display_name, msisdn, lang, role, sites.get(site_code))
     session.flush()
     ensure_open(session, enterprise.id)  # every business module open for DEMO
+    install_default_rules(session, enterprise.id)  # ORDER X100 2 (9,998) waits for the manager
     return enterprise
 
 
@@ -154,3 +157,18 @@ def seed_load_users(session: Session, count: int, first_msisdn: str = LOAD_FIRST
     if rows:
         session.execute(User.__table__.insert(), rows)
     return len(rows)
+
+
+def set_demo_passwords(session: Session) -> None:
+    """Give each demo user without a password the password demo-<username>, so the WAP
+    pages can be tried (`merp demo`, `merp db seed-demo`; not in tests: scrypt is slow on
+    purpose)."""
+    from erpcore.auth import has_password, set_password
+
+    enterprise = session.scalars(select(Enterprise).where(Enterprise.code == DEMO_CODE)).one()
+    for username, *_rest in USERS:
+        user = session.scalars(
+            select(User).where(User.enterprise_id == enterprise.id, User.username == username)
+        ).one()
+        if not has_password(session, user):
+            set_password(session, user, f"demo-{username}")

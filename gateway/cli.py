@@ -23,10 +23,17 @@ and type, for example:
     STOCK X100        stock of item X100 at your site
     KC X100 WH1       the same with the pinyin alias, at the central warehouse
     库存 N200          in Chinese
+    ORDER X100 2      order two handsets; the reply gives the order number (1001)
     HELP              what you can send
 
-13800000002 is an English-speaking manager; 13800000003 a storekeeper at WH1.
-Stop the demo with Ctrl-C.
+The order waits for the manager. Be the manager in a third terminal:
+
+    merp sim phone 13800000002      (English; told of the order by SMS, with a WAP link)
+    Y 1001                          approve it (N 1001 <reason> rejects); PENDING lists
+
+or approve on the WAP pages at {web}/wap/ (enterprise DEMO, user smith, password
+demo-smith). 13800000003 is a storekeeper at WH1, 13800000004 finance (orders of 10,000
+and more need them too). Stop the demo with Ctrl-C.
 """
 
 
@@ -64,6 +71,7 @@ def cmd_db_seed_demo(args: argparse.Namespace) -> int:
     try:
         with db.session_scope(db.make_sessionmaker(engine)) as session:
             demo.seed_demo(session)
+            demo.set_demo_passwords(session)
             added = demo.seed_load_users(session, args.load_phones) if args.load_phones else 0
     finally:
         engine.dispose()

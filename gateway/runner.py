@@ -62,6 +62,7 @@ def run_demo(args: argparse.Namespace, intro: str) -> int:
     engine = db.make_engine(url)
     with db.session_scope(db.make_sessionmaker(engine)) as session:
         demo.seed_demo(session)
+        demo.set_demo_passwords(session)
     engine.dispose()
 
     setup_logging("warn")

@@ -49,7 +49,10 @@ USERS = (
     ("zhang", "张伟", "13800000001", "zh", "clerk", "HALL1"),
     ("smith", "John Smith", "13800000002", "en", "manager", None),
     ("wang", "王芳", "13800000003", "zh", "storekeeper", "WH1"),
-    ("zhao", "赵敏", "13800000004", "zh", "finance", None),
+)
+# Added by `merp demo` / `merp db seed-demo` only (the test worlds bring their own).
+EXTRA_USERS = (
+    ("zhao", "赵敏", "13800000006", "zh", "finance", None),
 )
 
 
@@ -160,13 +163,16 @@ def seed_load_users(session: Session, count: int, first_msisdn: str = LOAD_FIRST
 
 
 def set_demo_passwords(session: Session) -> None:
-    """Give each demo user without a password the password demo-<username>, so the WAP
-    pages can be tried (`merp demo`, `merp db seed-demo`; not in tests: scrypt is slow on
-    purpose)."""
+    """Add the finance officer (orders of 10,000 and more need one) and give each demo user
+    without a password the password demo-<username>, so the WAP pages can be tried
+    (`merp demo`, `merp db seed-demo`; not in tests: scrypt is slow on purpose)."""
     from erpcore.auth import has_password, set_password
 
     enterprise = session.scalars(select(Enterprise).where(Enterprise.code == DEMO_CODE)).one()
-    for username, *_rest in USERS:
+    for username, display_name, msisdn, lang, role, _site in EXTRA_USERS:
+        _user(session, enterprise, username, display_name, msisdn, lang, role, None)
+    session.flush()
+    for username, *_rest in USERS + EXTRA_USERS:
         user = session.scalars(
             select(User).where(User.enterprise_id == enterprise.id, User.username == username)
         ).one()

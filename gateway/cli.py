@@ -32,7 +32,7 @@ The order waits for the manager. Be the manager in a third terminal:
     Y 1001                          approve it (N 1001 <reason> rejects); PENDING lists
 
 or approve on the WAP pages at {web}/wap/ (enterprise DEMO, user smith, password
-demo-smith). 13800000003 is a storekeeper at WH1, 13800000004 finance (orders of 10,000
+demo-smith). 13800000003 is a storekeeper at WH1, 13800000006 finance (orders of 10,000
 and more need them too). Stop the demo with Ctrl-C.
 """
 

@@ -12,14 +12,15 @@ batch and sends it over three signed HTTP interfaces (`http`, `client`, `signing
     POST <base>/result   {"batch", "seq"} -> {"results": [{pk, status, version, ...}]}
 
 The receiver (`apply`) applies each chunk once (repeats answered from `sync_chunks`) as
-upserts and updates its mirror in the same transaction, so nothing echoes back. Conflicts
+upserts and updates its mirror in the same transaction, so nothing echoes back; a chunk is
+one read of the mirror, one of the table, and executemany writes (`bulk`). Conflicts
 (both sides changed a row) are decided on the cluster only, by the table's rule, and logged
 (`sync_conflicts`); manual ones wait for `conflicts.resolve`. `peer.SyncPeer` drives
 heartbeats, cycles, alarms (`alarms`) and the digest-based full sync (`digest`); `agent` is
 `merp agent -c agent.ini`, `cluster` the gateway's side ([sync] peers = FILE).
 
 Modules: spec (table specs, hashes), source / cluster_tables (reading and writing a table
-in canonical fields), rawsql, models, scan, sender, apply, conflicts, digest, side (one
+in canonical fields), rawsql, models, scan, sender, apply (bulk: its executemany writes), conflicts, digest, side (one
 side's blocking operations), wire (JSON/XML bodies), http, client, signing, peer, alarms,
 settings (ini files), agent, cluster, threads, example (an enterprise schema), clock.
 """

@@ -18,6 +18,7 @@ from sync.cluster_tables import items_spec, stock_spec
 from sync.http import SyncEndpoints
 from sync.models import create_tables
 from sync.peer import SyncPeer
+from sync import settings as sync_settings
 from sync.settings import AgentSettings
 from sync.side import Side
 from sync.signing import Verifier
@@ -65,7 +66,8 @@ class AgentService(MultiService):
         self.run, pool_service = runner(reactor, 1 if settings.database.startswith("sqlite") else 4,
                                         "merp-agent-db")
         pool_service.setServiceParent(self)
-        self.client = SyncClient(reactor, settings.gateway_url, settings.secret.encode())
+        self.client = SyncClient(reactor, settings.gateway_url, settings.secret.encode(),
+                                 tls_policy=sync_settings.tls_policy(settings.ca_file, "[agent]"))
         self.peer = SyncPeer(self.side, self.client, reactor, settings.peer, run=self.run)
         self.endpoints = SyncEndpoints(self.side, Verifier(settings.secret.encode(), reactor),
                                        run=self.run)
@@ -110,6 +112,8 @@ lag_alarm_seconds = 600
 [enterprise:DEMO]
 secret = change-me
 agent_url = http://127.0.0.1:8090/sync
+# for an https agent_url with a private CA or self-signed certificate: its PEM file
+# ca_file = /etc/merp/agent-DEMO.pem
 items_rule = enterprise_wins
 stock_rule = enterprise_wins
 """

@@ -44,11 +44,65 @@ def apply_chunk(conn: Connection, source, role: Role, scope: str, batch_id: str,
     done = stored_results(conn, scope, batch_id, seq)
     if done is not None:
         return done
-    results = [_apply_row(conn, source, role, scope, row) for row in rows]
+    results = apply_rows(conn, source, role, scope, rows)
     conn.execute(insert(AppliedChunk.__table__).values(
         scope=scope, batch_id=batch_id, seq=seq, results=json.dumps(results),
         created_at=utc_now()))
     return results
+
+
+def apply_rows(conn: Connection, source, role: Role, scope: str, rows: list[dict]) -> list[dict]:
+    """Apply a chunk's rows in a few statements: one read of the mirror, one of the table,
+    decisions in Python, then executemany writes (`sync.bulk`). A chunk naming one key
+    twice is applied row by row, in order."""
+    from sync.bulk import Plan  # bulk builds on this module's helpers
+
+    spec = source.spec
+    results: list = [None] * len(rows)
+    checked = []
+    for i, row in enumerate(rows):
+        try:
+            pk, values = _check(spec, row)
+        except BadRow as exc:
+            results[i] = {"pk": row.get("pk") if isinstance(row, dict) else None,
+                          "status": ERROR, "message": str(exc)}
+            continue
+        checked.append((i, row, pk, values, encode_pk(spec, pk)))
+    if len({c[4] for c in checked}) < len(checked):
+        for i, row, *_ in checked:
+            results[i] = _apply_row(conn, source, role, scope, row)
+        return results
+    mirrors = mirror_rows(conn, scope, spec.name, [c[4] for c in checked])
+    stored = source.read_many(conn, [c[2] for c in checked])
+    plan = Plan(source, scope)
+    for i, row, pk, values, text in checked:
+        m, local = mirrors.get(text), stored.get(pk)
+        answer = {"pk": list(pk)}
+        version = max(int(row.get("base", 0)), m.version if m is not None else 0) + 1
+        if m is not None and m.flag == CONFLICT and not row.get("force"):
+            results[i] = {**answer, "status": CONFLICTED, "resolution": "manual"}
+        elif row.get("force") or not _changed_here(m, local):
+            plan.write(i, text, pk, values, version, m, local is not None)
+            results[i] = {**answer, "status": APPLIED, "version": version}
+        elif _same(local, values):
+            plan.mirror(text, local, version, m)
+            results[i] = {**answer, "status": APPLIED, "version": version}
+        elif role is Role.ENTERPRISE:
+            results[i] = {**answer, "status": DEFERRED}
+        else:
+            results[i] = plan.decide(i, text, pk, values, local, m, row, version)
+    for i, message in plan.execute(conn).items():
+        results[i] = {"pk": results[i]["pk"], "status": ERROR, "message": message}
+    return results
+
+
+def mirror_rows(conn: Connection, scope: str, table: str, texts: list[str]) -> dict:
+    """The mirror rows of these keys, by key text (one query per 1,000 keys)."""
+    found = {}
+    for start in range(0, len(texts), 1000):
+        found.update({m.pk: m for m in conn.execute(select(M).where(
+            M.c.scope == scope, M.c.table_name == table, M.c.pk.in_(texts[start:start + 1000])))})
+    return found
 
 
 def _check(spec, row) -> tuple[tuple, tuple | None]:

@@ -49,7 +49,9 @@ class ClusterSync(MultiService):
                 "stock": StockSource(eid, stock_spec(peer.rules["stock"])),
             })
             secret = peer.secret.encode()
-            driver = SyncPeer(side, SyncClient(reactor, peer.agent_url, secret), reactor, defaults,
+            client = SyncClient(reactor, peer.agent_url, secret, tls_policy=sync_settings.tls_policy(
+                peer.ca_file, f"{peers_path}: [enterprise:{peer.code}]"))
+            driver = SyncPeer(side, client, reactor, defaults,
                               Alarms(peer.code, cluster_sink(sessionmaker, eid)), run=self.run)
             endpoints = SyncEndpoints(side, Verifier(secret, reactor), run=self.run,
                                       on_received=driver.note_received)

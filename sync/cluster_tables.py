@@ -8,7 +8,7 @@ level is the enterprise's figure: it is written as is (no movement is booked for
 """
 from __future__ import annotations
 
-from sqlalchemy import and_, insert, select, update
+from sqlalchemy import and_, bindparam, insert, select, update
 from sqlalchemy.engine import Connection
 
 from erpcore.items import Item
@@ -61,13 +61,53 @@ class StockSource:
         return fetch(conn, query.order_by(*self.pk_columns).limit(limit))
 
     def read_many(self, conn: Connection, pks) -> dict[tuple, tuple]:
+        """One query per 500 keys (SKUs in, sites in; the pairs picked out here)."""
+        pks = [tuple(p) for p in pks]
         found = {}
-        for sku, site in pks:
-            rows = fetch(conn, self._select.where(self.pk_columns[0] == sku,
-                                                  self.pk_columns[1] == site))
-            if rows:
-                found[(sku, site)] = tuple(rows[0])
+        for start in range(0, len(pks), 500):
+            wanted = set(pks[start:start + 500])
+            rows = fetch(conn, self._select.where(
+                self.pk_columns[0].in_(sorted({p[0] for p in wanted})),
+                self.pk_columns[1].in_(sorted({p[1] for p in wanted}))))
+            for row in rows:
+                if (row[0], row[1]) in wanted:
+                    found[(row[0], row[1])] = tuple(row)
         return found
+
+    def _id_map(self, conn: Connection, pks) -> dict[tuple, tuple[int, int]]:
+        """(item id, site id) of the keys whose item and site both exist (two queries)."""
+        items = dict(conn.execute(select(Item.sku, Item.id).where(
+            Item.enterprise_id == self.enterprise_id, Item.sku.in_({p[0] for p in pks}))).all())
+        sites = dict(conn.execute(select(Site.code, Site.id).where(
+            Site.enterprise_id == self.enterprise_id, Site.code.in_({p[1] for p in pks}))).all())
+        return {(sku, site): (items[sku], sites[site]) for sku, site in pks
+                if sku in items and site in sites}
+
+    def _levels(self, conn: Connection, rows) -> list[dict]:
+        ids = self._id_map(conn, [tuple(r[:2]) for r in rows])
+        if len(ids) < len({tuple(r[:2]) for r in rows}):
+            raise RowRejected("unknown item or site")  # the row-by-row retry names it
+        return [{"_item": ids[(sku, site)][0], "_site": ids[(sku, site)][1],
+                 "_qty": int(quantity)} for sku, site, quantity in rows]
+
+    def update_many(self, conn: Connection, rows) -> None:
+        levels = StockLevel.__table__
+        conn.execute(update(levels).where(levels.c.item_id == bindparam("_item"),
+                                          levels.c.site_id == bindparam("_site"))
+                     .values(quantity=bindparam("_qty")), self._levels(conn, rows))
+
+    def insert_many(self, conn: Connection, rows) -> None:
+        levels = StockLevel.__table__
+        conn.execute(insert(levels), [{"item_id": p["_item"], "site_id": p["_site"],
+                                       "quantity": p["_qty"]} for p in self._levels(conn, rows)])
+
+    def delete_many(self, conn: Connection, pks) -> None:
+        levels = StockLevel.__table__
+        ids = list(self._id_map(conn, [tuple(p) for p in pks]).values())
+        if ids:  # unknown items or sites have nothing to delete
+            conn.execute(levels.delete().where(levels.c.item_id == bindparam("_item"),
+                                               levels.c.site_id == bindparam("_site")),
+                         [{"_item": i, "_site": s} for i, s in ids])
 
     def _ids(self, conn: Connection, sku, site) -> tuple[int, int]:
         item_id = conn.scalar(select(Item.id).where(Item.enterprise_id == self.enterprise_id,

@@ -41,6 +41,8 @@ database = sqlite:///enterprise.db
 enterprise = DEMO
 # the cluster's sync endpoints for this enterprise
 gateway_url = http://127.0.0.1:8080/sync/DEMO
+# for an https gateway_url signed by a private CA (or self-signed): that CA's PEM file
+# ca_file = /etc/merp/gateway-ca.pem
 # shared secret (the same as in the cluster's sync file)
 secret = change-me
 # where this agent serves its side (Twisted endpoint; ssl:8443:privateKey=..:certKey=.. for TLS)

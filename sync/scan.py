@@ -10,6 +10,10 @@ from __future__ import annotations
 
 import operator
 import time
+from functools import partial
+from hashlib import md5
+from itertools import compress, filterfalse, repeat
+from operator import methodcaller, ne
 from dataclasses import dataclass
 
 from sqlalchemy import and_, bindparam, func, insert, select, update
@@ -24,6 +28,7 @@ FULL = "full"
 FAST = "fast"
 TOMBSTONE_HASH = "-"
 M = MirrorRow.__table__
+FIRST, SECOND = operator.itemgetter(0), operator.itemgetter(1)
 
 
 @dataclass
@@ -48,6 +53,12 @@ def key_of(spec):
     return operator.itemgetter(*index)
 
 
+def fingerprints(values, _md5=partial(md5, usedforsecurity=False),
+                 _hex=methodcaller("hexdigest")):
+    """`spec.row_hash` of each tuple in ``values``, as an iterator run entirely in C."""
+    return map(_hex, map(_md5, map(str.encode, map(repr, values))))
+
+
 _MIRROR = select(M.c.id, M.c.pk, M.c.row_hash, M.c.key_hash, M.c.tombstone, M.c.flag)
 
 
@@ -57,7 +68,8 @@ def _mirror_range(conn, scope, table, lo, hi):
         query = query.where(M.c.pk > lo)
     if hi is not None:
         query = query.where(M.c.pk <= hi)
-    return {r[1]: r for r in fetch(conn, query)}
+    rows = fetch(conn, query)
+    return dict(zip(map(SECOND, rows), rows))
 
 
 def _mirror_exact(conn, scope, table, pks):
@@ -93,6 +105,7 @@ def scan_chunks(conn, source, scope, mode=FULL, chunk=5000, now_ms=None, report=
     keys = key_of(spec)
     npk = len(spec.pk)
     single_str = spec.pk_types == ("str",)
+    pick, stored_at = (None, 2) if mode == FULL else (keys, 3)
     after = None
     lo_text = None
     while True:
@@ -101,15 +114,21 @@ def scan_chunks(conn, source, scope, mode=FULL, chunk=5000, now_ms=None, report=
         hi_text = None if last else encode_pk(spec, rows[-1][:npk])
         mirror = _mirror_range(conn, scope, spec.name, lo_text, hi_text)
         if single_str:
-            texts = [r[0] for r in rows]
+            texts = list(map(FIRST, rows))
         else:
             texts = [encode_pk(spec, r[:npk]) for r in rows]
-        missing = [t for t in texts if t not in mirror]
+        missing = list(filterfalse(mirror.__contains__, texts))
         if missing:  # the two orders disagree, or these are new rows
             mirror.update(_mirror_exact(conn, scope, spec.name, missing))
         inserts, updates = [], []
         get = mirror.get
-        for text, row in zip(texts, rows):
+        # Fingerprint and compare the chunk in C-level map()s; only rows that differ (new,
+        # changed, back after a delete) reach the Python loop below.
+        stored = dict(zip(mirror, map(operator.itemgetter(stored_at), mirror.values())))
+        differ = compress(zip(texts, rows), map(ne, fingerprints(rows if pick is None else
+                                                                 map(pick, rows)),
+                                                map(stored.get, texts)))
+        for text, row in differ:
             m = get(text)
             if mode == FULL:
                 full = row_hash(row)
@@ -148,20 +167,28 @@ def _scan_joined(conn, source, scope, mode, chunk, now_ms, report):
     spec = source.spec
     keys = key_of(spec)
     n = len(spec.fields)
+    fields = operator.itemgetter(slice(0, n))
+    # which fingerprint the mode compares, and where the mirror's copy of it sits
+    pick, stored_at = (fields, n + 2) if mode == FULL else (keys, n + 3)
     matched = 0
     after = None
     while True:
-        rows = source.read_joined_chunk(conn, M, scope, after, chunk)
+        rows = source.read_joined_chunk(conn, M, scope, after, chunk,
+                                        "row_hash" if mode == FULL else "key_hash")
+        # Fingerprint and compare the whole chunk in C-level map()s; only the rows that
+        # differ (changed, new, or back after a delete) reach the Python loop below.
+        differ = compress(rows, map(ne, fingerprints(map(pick, rows)),
+                                    map(operator.itemgetter(stored_at), rows)))
+        matched += sum(map(operator.eq, map(operator.itemgetter(n + 4), rows),
+                           repeat(0)))  # live mirror rows (no mirror: None, not 0)
         inserts, updates = [], []
-        for joined in rows:
+        for joined in differ:
             row = joined[:n]
             m = joined[n:]
             if m[0] is None:
                 inserts.append((row[0], row, None if mode == FAST else row_hash(row),
                                 row_hash(keys(row))))
                 continue
-            if not m[4]:
-                matched += 1
             if mode == FULL:
                 full = row_hash(row)
                 if not m[4] and m[2] == full:

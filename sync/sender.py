@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from sync.apply import APPLIED, CONFLICTED, DEFERRED, ERROR, _set_mirror, _write
 from sync.clock import utc_now
+from sync.rawsql import execute_many
 from sync.models import CONFIRMED, CONFLICT, DIRTY, SENT, MirrorRow
 from sync.scan import TOMBSTONE_HASH
 from sync.spec import decode_pk, encode_pk, row_hash, to_json_value
@@ -54,7 +55,7 @@ def claim_batch(conn: Connection, scope: str, table: str, max_rows: int, chunk_r
     if not ids:
         return None
     batch_id = batch_id or uuid.uuid4().hex
-    conn.execute(update(M).where(M.c.id == bindparam("_id")).values(
+    execute_many(conn, update(M).where(M.c.id == bindparam("_id")).values(
         flag=SENT, batch_id=batch_id, seq=bindparam("seq")),
         [{"_id": i, "seq": n // chunk_rows} for n, i in enumerate(ids)])
     return Batch(batch_id, table, (len(ids) + chunk_rows - 1) // chunk_rows, ids[-1])
@@ -76,7 +77,7 @@ def chunk_rows(conn: Connection, source, scope: str, batch_id: str, seq: int) ->
                      "base": m.version, "changed_ms": m.changed_ms, "force": bool(m.force)})
         sent.append({"_id": m.id, "sent_hash": TOMBSTONE_HASH if values is None else row_hash(values)})
     if sent:
-        conn.execute(update(M).where(M.c.id == bindparam("_id")).values(
+        execute_many(conn, update(M).where(M.c.id == bindparam("_id")).values(
             sent_hash=bindparam("sent_hash")), sent)
     return rows
 
@@ -94,14 +95,20 @@ def take_results(conn: Connection, source, scope: str, batch_id: str, results: l
     """Set the sync flags of a chunk's rows from the receiver's per-row results."""
     spec = source.spec
     outcome = outcome or Outcome()
+    keyed = []
     for result in results:
         try:
-            text = encode_pk(spec, result["pk"])
+            keyed.append((encode_pk(spec, result["pk"]), result))
         except (KeyError, TypeError, ValueError):
             outcome.errors += 1
-            continue
-        m = conn.execute(select(M).where(M.c.scope == scope, M.c.table_name == spec.name,
-                                         M.c.pk == text, M.c.batch_id == batch_id)).first()
+    mirrors = {}
+    for start in range(0, len(keyed), 1000):
+        mirrors.update({m.pk: m for m in conn.execute(select(M).where(
+            M.c.scope == scope, M.c.table_name == spec.name, M.c.batch_id == batch_id,
+            M.c.pk.in_([text for text, _ in keyed[start:start + 1000]])))})
+    settled: list[dict] = []
+    for text, result in keyed:
+        m = mirrors.pop(text, None)  # popped: a repeated key is settled once
         if m is None:
             continue  # already settled (a repeated result, or decided meanwhile)
         status, resolution = result.get("status"), result.get("resolution")
@@ -109,7 +116,8 @@ def take_results(conn: Connection, source, scope: str, batch_id: str, results: l
         if status == APPLIED or (status == CONFLICTED and resolution == "applied"):
             outcome.applied += status == APPLIED
             outcome.conflicts += status == CONFLICTED
-            _settle(conn, m, int(result.get("version", m.version + 1)), CONFIRMED if unchanged else DIRTY)
+            _settle(settled, m, int(result.get("version", m.version + 1)),
+                    CONFIRMED if unchanged else DIRTY)
         elif status == CONFLICTED and resolution == "rejected":
             outcome.conflicts += 1
             version = int(result.get("version", m.version + 1))
@@ -119,23 +127,27 @@ def take_results(conn: Connection, source, scope: str, batch_id: str, results: l
                 _write(conn, source, scope, text, pk, None if values is None else tuple(values),
                        version, m)
             else:
-                _settle(conn, m, version, DIRTY)
+                _settle(settled, m, version, DIRTY)
         elif status == CONFLICTED:
             outcome.conflicts += 1
-            _settle(conn, m, m.version, CONFLICT)
+            _settle(settled, m, m.version, CONFLICT)
         elif status == DEFERRED:
             outcome.deferred += 1
-            _settle(conn, m, m.version, DIRTY)
+            _settle(settled, m, m.version, DIRTY)
         else:
             outcome.errors += 1
-            _settle(conn, m, m.version, ERROR_FLAG if status == ERROR else DIRTY)
+            _settle(settled, m, m.version, ERROR_FLAG if status == ERROR else DIRTY)
+    if settled:
+        execute_many(conn, update(M).where(M.c.id == bindparam("_id")).values(
+            version=bindparam("version"), flag=bindparam("flag"), batch_id=None, seq=None,
+            force=bindparam("force"), updated_at=utc_now()), settled)
     return outcome
 
 
-def _settle(conn, m, version, flag):
-    conn.execute(update(M).where(M.c.id == m.id).values(
-        version=version, flag=flag, batch_id=None, seq=None,
-        force=False if flag == CONFIRMED else m.force, updated_at=utc_now()))
+def _settle(settled: list, m, version, flag):
+    """Collect one row's new state; take_results writes them all in one executemany."""
+    settled.append({"_id": m.id, "version": version, "flag": flag,
+                    "force": False if flag == CONFIRMED else bool(m.force)})
 
 
 __all__ = ["Batch", "Outcome", "claim_batch", "chunk_rows", "pending_batches", "take_results",

@@ -36,6 +36,7 @@ class AgentSettings:
     listen: str
     tables: tuple[TableMapping, ...]
     peer: PeerSettings
+    ca_file: str | None = None    # PEM file of the CA (or self-signed cert) trusted for https
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class EnterprisePeer:
     secret: str
     agent_url: str
     rules: dict  # table -> Rule
+    ca_file: str | None = None    # PEM file trusted for the agent's https certificate
 
 
 def _parser(text: str, source: str) -> configparser.ConfigParser:
@@ -111,7 +113,8 @@ def parse_agent(text: str, source: str = "<agent.ini>") -> AgentSettings:
         raise SettingsError(f"{source}: no [table:items] or [table:stock] section")
     return AgentSettings(agent["database"], agent["enterprise"], agent["gateway_url"],
                          agent["secret"], agent.get("listen", "tcp:8090:interface=127.0.0.1"),
-                         tuple(tables), _peer_settings(agent, "[agent]"))
+                         tuple(tables), _peer_settings(agent, "[agent]"),
+                         agent.get("ca_file") or None)
 
 
 def parse_peers(text: str, source: str = "<sync peers>") -> tuple[PeerSettings, list[EnterprisePeer]]:
@@ -130,8 +133,27 @@ def parse_peers(text: str, source: str = "<sync peers>") -> tuple[PeerSettings, 
             raise SettingsError(f"{source}: [{name}] needs secret and agent_url")
         rules = {t: _rule(section.get(f"{t}_rule", "enterprise_wins"), f"[{name}]") for t in TABLES}
         peers.append(EnterprisePeer(name.split(":", 1)[1].strip(), section["secret"],
-                                    section["agent_url"], rules))
+                                    section["agent_url"], rules, section.get("ca_file") or None))
     return defaults, peers
+
+
+def tls_policy(ca_file: str | None, where: str):
+    """The HTTPS trust policy of a ``ca_file`` setting (None: the system's trust roots)."""
+    if not ca_file:
+        return None
+    try:
+        with open(ca_file, "rb") as fh:
+            pem = fh.read()
+    except OSError as exc:
+        raise SettingsError(f"{where}: cannot read ca_file {ca_file}: {exc.strerror}") from None
+    try:
+        from sync.client import trusting
+
+        return trusting(pem)
+    except ImportError:
+        raise SettingsError(f"{where}: ca_file needs TLS support (pip install twisted[tls])") from None
+    except Exception as exc:  # noqa: BLE001 - OpenSSL's errors have no common public root
+        raise SettingsError(f"{where}: ca_file {ca_file} is not a PEM certificate ({exc})") from None
 
 
 def load(path: str, parse):

@@ -8,6 +8,9 @@ from twisted.python.threadpool import ThreadPool
 
 
 class PoolService(Service):
+    """A thread pool started and stopped with its service parent (the gateway's web
+    pages use it too, as ``gateway.web.site.ThreadPoolService``)."""
+
     def __init__(self, size: int, name: str):
         self.pool = ThreadPool(minthreads=0, maxthreads=max(1, size), name=name)
 

@@ -69,3 +69,9 @@ def test_a_peers_file_needs_a_secret_and_an_agent_url():
         parse_peers("[enterprise:DEMO]\nsecret = x\n")
     with pytest.raises(SettingsError, match="unknown section"):
         parse_peers("[DEMO]\n")
+
+
+def test_a_peers_file_names_the_ca_file_trusted_for_an_agent():
+    _, peers = parse_peers("[enterprise:DEMO]\nsecret = x\nagent_url = https://agent/sync\n"
+                           "ca_file = /etc/merp/agent.pem\n")
+    assert peers[0].ca_file == "/etc/merp/agent.pem"

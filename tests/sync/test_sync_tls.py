@@ -67,3 +67,39 @@ def test_a_heartbeat_over_tls_with_a_trusted_self_signed_certificate(tmp_path):
         yield trusted.close()
         yield untrusted.close()
         yield port.stopListening()
+
+
+@pytest_twisted.inlineCallbacks
+def test_the_agent_ini_ca_file_makes_the_client_trust_that_certificate(tmp_path):
+    from sync import example
+    from sync.settings import parse_agent, tls_policy
+
+    _self_signed(tmp_path)
+    endpoint = serverFromString(
+        reactor, f"ssl:0:interface=127.0.0.1:privateKey={tmp_path / 'key.pem'}:"
+                 f"certKey={tmp_path / 'cert.pem'}")
+    root = Resource()
+    root.putChild(b"sync", SyncEndpoints(Side(engine=None, role=Role.ENTERPRISE, scope="DEMO"),
+                                         Verifier(b"k", reactor)))
+    port = yield endpoint.listen(Site(root))
+    settings = parse_agent(example.EXAMPLE_INI.replace(
+        "# ca_file = /etc/merp/gateway-ca.pem", f"ca_file = {tmp_path / 'cert.pem'}"))
+    assert settings.ca_file == str(tmp_path / "cert.pem")
+    client = SyncClient(reactor, f"https://localhost:{port.getHost().port}/sync", b"k",
+                        timeout=5, tls_policy=tls_policy(settings.ca_file, "[agent]"))
+    try:
+        assert (yield client.command("heartbeat"))["role"] == "enterprise"
+    finally:
+        yield client.close()
+        yield port.stopListening()
+
+
+def test_a_ca_file_that_is_missing_or_not_a_certificate_is_explained(tmp_path):
+    from sync.settings import SettingsError, tls_policy
+
+    with pytest.raises(SettingsError, match="cannot read ca_file"):
+        tls_policy(str(tmp_path / "nope.pem"), "[agent]")
+    (tmp_path / "junk.pem").write_text("not a certificate")
+    with pytest.raises(SettingsError, match="is not a PEM certificate"):
+        tls_policy(str(tmp_path / "junk.pem"), "[agent]")
+    assert tls_policy(None, "[agent]") is None

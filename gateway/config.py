@@ -132,6 +132,10 @@ class LinkSection:
     source_npi: int = opt(0, "numbering plan of our source address")
     dest_ton: int = opt(1, "type of number of handset addresses")
     dest_npi: int = opt(1, "numbering plan of handset addresses")
+    service_codes: str = opt(
+        "", "service codes this link serves, comma-separated (e.g. 10658,1065712345): MOs to "
+        "them are routed by the longest, and MTs from them leave only by this link; empty = any"
+    )
     mo_id_tag: int = opt(
         0x1400, "TLV tag in which the SMS centre sends its MO id (deduplication); 0 = none"
     )

@@ -56,6 +56,10 @@ def pipeline_settings(config: Config) -> PipelineSettings:
         outbox_lease=config.outbox.lease,
         outbox_batch=config.outbox.batch,
         poll_interval=config.outbox.poll_interval,
+        link_service_codes=tuple(
+            (name, tuple(code.strip() for code in section.service_codes.split(",") if code.strip()))
+            for name, section in config.links.items() if section.service_codes.strip()
+        ),
         notify_interval=config.notify.interval,
         notify_batch=config.notify.batch,
         quiet_start=config.notify.quiet_start,

@@ -26,6 +26,7 @@ from twisted.python.failure import Failure
 
 from erpcore import inbox, outbox
 from gateway.messages import InboundSms
+from gateway.pipeline.routing import Router
 from gateway.pipeline.db_worker import DbWorker, clock_now
 from gateway.pipeline.parts import ConcatRefs, default_split, outbox_parts
 from gateway.pipeline.polling import PollingService
@@ -62,10 +63,12 @@ class Dispatcher(PollingService):
         poll_interval: float = 1.0,
         on_queued: Callable[[], None] | None = None,
         rng: random.Random | None = None,
+        router: Router | None = None,
     ):
         self._worker = worker
         self._clock = clock
         self._service_code = service_code
+        self._router = router or Router(service_code)
         self._handle = handle or default_handle()
         self._split = split or default_split()
         self._batch = batch
@@ -172,7 +175,8 @@ class Dispatcher(PollingService):
                         link=mo.link, sender=mo.sender, recipient=mo.recipient,
                         text=mo.text, smsc_id=mo.smsc_id,
                     )
-                    result = self._handle(session, sms, self._service_code)
+                    code = self._router.service_code(mo.link, mo.recipient)
+                    result = self._handle(session, sms, code)
                     queued = self._finish(
                         session, writes, mo, now, result.reply, result.command, result.ok,
                         result.enterprise_id, result.user_id,

@@ -23,6 +23,7 @@ from twisted.internet.task import LoopingCall
 
 from erpcore import outbox
 from gateway.messages import ConcatInfo, OutboundSms
+from gateway.pipeline.routing import Router
 from gateway.pipeline.db_worker import DbWorker, clock_now
 
 log = logging.getLogger(__name__)
@@ -75,8 +76,10 @@ class OutboxSender(Service):
         poll_interval: float = 1.0,
         housekeeping_interval: float = 30.0,
         orphan_retention: float = 86400.0,
+        router: Router | None = None,
     ):
         self._worker = worker
+        self.router = router or Router("")
         self._clock = clock
         self.links: list = []
         self._batch = batch
@@ -155,14 +158,11 @@ class OutboxSender(Service):
     # -- choosing a link ----------------------------------------------------------------
 
     def choose_link(self, row: outbox.DueSms):
-        """The link for this row: the one it names if that can take it now, else the
-        first bound link with a free slot; None when no link can take it now.
-        (The seam for per-link routing rules.)"""
+        """The link for this row: the one it came by if that can take it now, else a bound
+        link with a free slot that serves the address it is sent from (routing by service
+        code); None when no such link can take it now."""
         ready = [link for link in self.links if link.bound and link.capacity() > 0]
-        for link in ready:
-            if link.name == row.link:
-                return link
-        return ready[0] if ready else None
+        return self.router.choose(row.sender, row.link, ready)
 
     def capacity(self) -> int:
         return sum(link.capacity() for link in self.links if link.bound)

@@ -15,6 +15,7 @@ from gateway.pipeline.db_worker import DbWorker
 from gateway.pipeline.dispatcher import Dispatcher
 from gateway.pipeline.inbox_writer import InboxWriter
 from gateway.pipeline.notifier import Notifier, QuietHours
+from gateway.pipeline.routing import Router
 from gateway.pipeline.outbox_sender import OutboxSender
 
 
@@ -42,6 +43,7 @@ class PipelineSettings:
     quiet_start: str = "22:00"  # enterprise local time; equal start and end = no quiet hours
     quiet_end: str = "08:00"
     utc_offset_hours: float = 8.0
+    link_service_codes: tuple = ()  # ((link name, (code, ...)), ...): per-link routing
 
 
 class PipelineService(MultiService):
@@ -68,18 +70,19 @@ class PipelineService(MultiService):
         s = settings or PipelineSettings()
         self.settings = s
         self.worker = DbWorker(sessions, reactor, s.db_threads, pool)
+        self.router = Router(s.service_code, dict(s.link_service_codes))
         self.sender = OutboxSender(
             self.worker, clock, links, batch=s.outbox_batch, lease=s.outbox_lease,
             max_attempts=s.max_attempts, retry_initial=s.retry_initial,
             retry_max=s.retry_max, poll_interval=s.poll_interval,
             housekeeping_interval=s.housekeeping_interval,
-            orphan_retention=s.orphan_retention,
+            orphan_retention=s.orphan_retention, router=self.router,
         )
         self.dispatcher = Dispatcher(
             self.worker, clock, s.service_code, handle=handle, split=split,
             batch=s.inbox_batch, lease=s.inbox_lease, max_attempts=s.command_attempts,
             part_timeout=s.part_timeout, seen_retention=s.seen_part_retention,
-            poll_interval=s.poll_interval, on_queued=self._replies_queued,
+            poll_interval=s.poll_interval, on_queued=self._replies_queued, router=self.router,
         )
         self.notifier = Notifier(
             self.worker, clock, s.service_code, split=split, batch=s.notify_batch,

@@ -39,7 +39,8 @@ from gateway.cmpp.pdu import (
     Version,
     encode,
 )
-from gateway.smpp.session import LinkDown, SubmitRejected, TokenBucket
+from gateway.links.session import SessionCore
+from gateway.smpp.session import LinkDown, SubmitRejected
 
 log = logging.getLogger(__name__)
 
@@ -118,25 +119,22 @@ class _Pending:
     flow_retries: int = 0
 
 
-class SpSession:
+class SpSession(SessionCore):
+    bound_state = State.BOUND
+    closed_state = State.CLOSED
+    max_sequence = MAX_SEQUENCE
+    keepalive_command = CommandId.ACTIVE_TEST
+
     def __init__(self, listener: SessionListener, clock, settings: SessionSettings):
-        self.listener = listener
-        self.clock = clock
-        self.settings = settings
+        super().__init__(listener, clock, settings)
         self.version = settings.version
         self.state = State.OPEN
-        self._next_sequence = 1
         self._pending: dict[int, _Pending] = {}
         self._queue: deque[tuple[Submit, SubmitCallback, int]] = deque()
-        self._in_flight = 0
-        self._bucket = TokenBucket(clock, settings.rate)
-        self._pump_timer = None
-        self._idle_timer = None
         self._terminate_timer = None
         self._paused_until = 0.0
         self._flow_pause = settings.flow_control_backoff
         self._auth_source = b""
-        self._last_received = clock.seconds()
         self._failure_told = False
 
     # --- owner's calls ------------------------------------------------------------------
@@ -180,26 +178,11 @@ class SpSession:
     def connection_lost(self) -> None:
         was = self.state
         self.state = State.CLOSED
-        for timer in (self._pump_timer, self._idle_timer, self._terminate_timer):
-            self._cancel(timer)
-        pending, self._pending = self._pending, {}
-        self._in_flight = 0
-        for item in pending.values():
-            self._cancel(item.timer)
-            if item.on_done is not None:
-                item.on_done(LinkDown("connection lost with the submit in flight"))
+        self._fail_outstanding(LinkDown("connection lost with the submit in flight"),
+                               (self._pump_timer, self._idle_timer, self._terminate_timer))
         self._fail_queue(LinkDown("connection lost"))
         if was is State.CONNECTING:
             self._tell_failure(ConnectRefused(NO_ANSWER, "connection ended before CONNECT_RESP"))
-
-    def pdu_received(self, pdu: Pdu) -> None:
-        self._last_received = self.clock.seconds()
-        if self.state is State.CLOSED:
-            return
-        if pdu.is_response:
-            self._response_received(pdu)
-        else:
-            self._request_received(pdu)
 
     def bad_pdu(self, error: PduError) -> None:
         """A frame that did not decode: answer a DELIVER with its Result; log the rest."""
@@ -229,11 +212,6 @@ class SpSession:
 
     # --- requests we send ---------------------------------------------------------------
 
-    def _sequence(self) -> int:
-        seq = self._next_sequence
-        self._next_sequence = 1 if seq >= MAX_SEQUENCE else seq + 1
-        return seq
-
     def _send(self, pdu: Pdu) -> None:
         self.listener.send_bytes(encode(pdu, self.version))
 
@@ -250,28 +228,17 @@ class SpSession:
                                       flow_retries=flow_retries)
         self.listener.send_bytes(data)
 
-    def _pump(self) -> None:
-        """Send queued submits while the window, the rate and any flow-control pause allow."""
-        while self._queue and self.state is State.BOUND and \
-                self._in_flight < self.settings.window:
-            wait = max(self._bucket.wait_time(), self._paused_until - self.clock.seconds())
-            if wait > 0:
-                if self._pump_timer is None or not self._pump_timer.active():
-                    self._pump_timer = self.clock.callLater(wait, self._pump)
-                return
-            body, on_done, flow_retries = self._queue.popleft()
-            self._bucket.take()
-            self._in_flight += 1
-            try:
-                self._request(CommandId.SUBMIT, body, on_done, flow_retries=flow_retries)
-            except ValueError as e:
-                self._in_flight -= 1
-                on_done(SubmitRejected(Result.BAD_STRUCTURE, False, f"cannot encode SUBMIT: {e}"))
+    def _pump_wait(self) -> float:
+        """The rate limit, and any flow-control pause."""
+        return max(self._bucket.wait_time(), self._paused_until - self.clock.seconds())
 
-    def _fail_queue(self, error: Exception) -> None:
-        queued, self._queue = self._queue, deque()
-        for _body, on_done, _n in queued:
-            on_done(error)
+    def _send_queued(self, item: tuple[Submit, SubmitCallback, int]) -> None:
+        body, on_done, flow_retries = item
+        try:
+            self._request(CommandId.SUBMIT, body, on_done, flow_retries=flow_retries)
+        except ValueError as e:
+            self._in_flight -= 1
+            on_done(SubmitRejected(Result.BAD_STRUCTURE, False, f"cannot encode SUBMIT: {e}"))
 
     def _timed_out(self, seq: int) -> None:
         item = self._pending.get(seq)
@@ -291,12 +258,6 @@ class SpSession:
                     item.command_id.name, item.sends)
         self._pending.pop(seq)
         self._close_and_disconnect()
-
-    def _close_and_disconnect(self) -> None:
-        if self.state is State.CLOSED:
-            return
-        self.listener.disconnect()
-        self.connection_lost()
 
     def _tell_failure(self, error: ConnectRefused) -> None:
         if not self._failure_told:
@@ -405,23 +366,9 @@ class SpSession:
 
     # --- keep-alive ---------------------------------------------------------------------
 
-    def _schedule_idle(self, delay: float) -> None:
-        if self.settings.active_test_interval > 0:
-            self._idle_timer = self.clock.callLater(delay, self._idle_check)
+    @property
+    def keepalive_interval(self) -> float:
+        return self.settings.active_test_interval
 
-    def _idle_check(self) -> None:
-        if self.state is not State.BOUND:
-            return
-        idle = self.clock.seconds() - self._last_received
-        interval = self.settings.active_test_interval
-        if idle < interval:
-            self._schedule_idle(interval - idle)
-            return
-        if not any(p.command_id is CommandId.ACTIVE_TEST for p in self._pending.values()):
-            self._request(CommandId.ACTIVE_TEST, Empty())
-        self._schedule_idle(interval)
-
-    @staticmethod
-    def _cancel(timer) -> None:
-        if timer is not None and timer.active():
-            timer.cancel()
+    def _keepalive_body(self) -> Empty:
+        return Empty()

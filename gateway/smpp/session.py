@@ -14,6 +14,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Protocol
 
+from gateway.links.session import SessionCore, TokenBucket  # noqa: F401 (re-exported)
 from gateway.smpp.framing import FramingError
 from gateway.smpp.pdu import (
     MAX_SEQUENCE,
@@ -106,33 +107,6 @@ class SessionSettings:
     unbind_timeout: float = 2.0
 
 
-class TokenBucket:
-    """Submits per second on the injected clock; a burst of a tenth of a second's worth."""
-
-    def __init__(self, clock, rate: float):
-        self.clock = clock
-        self.rate = rate
-        self.burst = max(1.0, rate / 10.0)
-        self.tokens = self.burst
-        self.stamp = clock.seconds()
-
-    def _refill(self) -> None:
-        now = self.clock.seconds()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-
-    def wait_time(self) -> float:
-        """0 when a token is there now, else the seconds until one will be."""
-        if self.rate <= 0:
-            return 0.0
-        self._refill()
-        return 0.0 if self.tokens >= 1.0 else (1.0 - self.tokens) / self.rate
-
-    def take(self) -> None:
-        if self.rate > 0:
-            self.tokens -= 1.0
-
-
 @dataclass
 class _Pending:
     command_id: CommandId
@@ -140,21 +114,18 @@ class _Pending:
     on_done: SubmitCallback | None = None
 
 
-class EsmeSession:
+class EsmeSession(SessionCore):
+    bound_state = State.BOUND
+    closed_state = State.CLOSED
+    max_sequence = MAX_SEQUENCE
+    keepalive_command = CommandId.ENQUIRE_LINK
+
     def __init__(self, listener: SessionListener, clock, settings: SessionSettings):
-        self.listener = listener
-        self.clock = clock
-        self.settings = settings
+        super().__init__(listener, clock, settings)
         self.state = State.OPEN
-        self._next_sequence = 1
         self._pending: dict[int, _Pending] = {}
         self._queue: deque[tuple[Sm, SubmitCallback]] = deque()
-        self._in_flight = 0
-        self._bucket = TokenBucket(clock, settings.rate)
-        self._pump_timer = None
-        self._idle_timer = None
         self._unbind_timer = None
-        self._last_received = clock.seconds()
         self._bind_failure_told = False
 
     # --- owner's calls ------------------------------------------------------------------
@@ -200,27 +171,12 @@ class EsmeSession:
         """The transport is gone: fail everything outstanding, stop every timer."""
         was = self.state
         self.state = State.CLOSED
-        for timer in (self._pump_timer, self._idle_timer, self._unbind_timer):
-            self._cancel(timer)
-        pending, self._pending = self._pending, {}
-        self._in_flight = 0
-        for item in pending.values():
-            self._cancel(item.timer)
-            if item.on_done is not None:
-                item.on_done(LinkDown("connection lost with the submit in flight"))
+        self._fail_outstanding(LinkDown("connection lost with the submit in flight"),
+                               (self._pump_timer, self._idle_timer, self._unbind_timer))
         self._fail_queue(LinkDown("connection lost"))
         if was is State.BINDING and not self._bind_failure_told:
             self._bind_failure_told = True
             self.listener.bind_failed(Status.ESME_RBINDFAIL)
-
-    def pdu_received(self, pdu: Pdu) -> None:
-        self._last_received = self.clock.seconds()
-        if self.state is State.CLOSED:
-            return
-        if pdu.is_response:
-            self._response_received(pdu)
-        else:
-            self._request_received(pdu)
 
     def bad_pdu(self, error: PduError) -> None:
         """A frame that did not decode: answer with its status and carry on."""
@@ -248,11 +204,6 @@ class EsmeSession:
 
     # --- requests we send ---------------------------------------------------------------
 
-    def _sequence(self) -> int:
-        seq = self._next_sequence
-        self._next_sequence = 1 if seq >= MAX_SEQUENCE else seq + 1
-        return seq
-
     def _send(self, pdu: Pdu) -> None:
         self.listener.send_bytes(encode(pdu))
 
@@ -264,28 +215,13 @@ class EsmeSession:
         self._pending[seq] = _Pending(command_id, timer, on_done)
         self._send(Pdu(command_id, seq, 0, body))
 
-    def _pump(self) -> None:
-        """Send queued submits while the window and the rate allow."""
-        while self._queue and self.state is State.BOUND and \
-                self._in_flight < self.settings.window:
-            wait = self._bucket.wait_time()
-            if wait > 0:
-                if self._pump_timer is None or not self._pump_timer.active():
-                    self._pump_timer = self.clock.callLater(wait, self._pump)
-                return
-            sm, on_done = self._queue.popleft()
-            self._bucket.take()
-            self._in_flight += 1
-            try:
-                self._request(CommandId.SUBMIT_SM, sm, on_done)
-            except PduError as e:
-                self._in_flight -= 1
-                on_done(SubmitRejected(e.status, False, f"cannot encode submit_sm: {e}"))
-
-    def _fail_queue(self, error: Exception) -> None:
-        queued, self._queue = self._queue, deque()
-        for _sm, on_done in queued:
-            on_done(error)
+    def _send_queued(self, item: tuple[Sm, SubmitCallback]) -> None:
+        sm, on_done = item
+        try:
+            self._request(CommandId.SUBMIT_SM, sm, on_done)
+        except PduError as e:
+            self._in_flight -= 1
+            on_done(SubmitRejected(e.status, False, f"cannot encode submit_sm: {e}"))
 
     def _timed_out(self, seq: int) -> None:
         item = self._pending.get(seq)
@@ -300,12 +236,6 @@ class EsmeSession:
                     item.command_id.name, self.settings.response_timeout)
         self._pending.pop(seq)
         self._close_and_disconnect()
-
-    def _close_and_disconnect(self) -> None:
-        if self.state is State.CLOSED:
-            return
-        self.listener.disconnect()
-        self.connection_lost()
 
     # --- what the SMSC sends ------------------------------------------------------------
 
@@ -377,23 +307,9 @@ class EsmeSession:
 
     # --- keep-alive ---------------------------------------------------------------------
 
-    def _schedule_idle(self, delay: float) -> None:
-        if self.settings.enquire_link_interval > 0:
-            self._idle_timer = self.clock.callLater(delay, self._idle_check)
+    @property
+    def keepalive_interval(self) -> float:
+        return self.settings.enquire_link_interval
 
-    def _idle_check(self) -> None:
-        if self.state is not State.BOUND:
-            return
-        idle = self.clock.seconds() - self._last_received
-        interval = self.settings.enquire_link_interval
-        if idle < interval:
-            self._schedule_idle(interval - idle)
-            return
-        if not any(p.command_id is CommandId.ENQUIRE_LINK for p in self._pending.values()):
-            self._request(CommandId.ENQUIRE_LINK, Empty())
-        self._schedule_idle(interval)
-
-    @staticmethod
-    def _cancel(timer) -> None:
-        if timer is not None and timer.active():
-            timer.cancel()
+    def _keepalive_body(self) -> Empty:
+        return Empty()

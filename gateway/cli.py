@@ -103,6 +103,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return runner.run_demo(args, DEMO_INTRO)
 
 
+def cmd_sim_default(args: argparse.Namespace) -> int:
+    from sim.cli import cmd_smsc, smsc_options
+
+    return cmd_smsc(smsc_options(cmpp_listen="tcp:7890"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="merp",
@@ -151,8 +157,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_agent_command(sub)
 
-    simp = sub.add_parser("sim", help="SMS centre simulator, handset console, load runner")
+    simp = sub.add_parser(
+        "sim", help="SMS centre simulator, handset console, load runner",
+        description="With no ACTION: the SMSC (SMPP, tcp:2775) and the ISMG (CMPP, tcp:7890) "
+                    "together, as `merp sim smsc` with its defaults.")
     add_sim_commands(simp.add_subparsers(dest="sim_command", metavar="ACTION"))
+    simp.set_defaults(func=cmd_sim_default)
     return parser
 
 

@@ -57,3 +57,15 @@ def test_the_example_parses_back_to_the_defaults():
     cfg = config.parse(config.example())
     assert cfg.gateway == config.GatewaySection()
     assert cfg.links["smsc1"] == config.LinkSection()
+
+
+def test_merp_sim_with_no_action_runs_the_smsc_and_the_ismg_together(monkeypatch):
+    """`merp sim` alone = `merp sim smsc` with the ISMG (CMPP) listening too."""
+    from gateway import cli
+    import sim.cli
+
+    seen = {}
+    monkeypatch.setattr(sim.cli, "cmd_smsc", lambda options: seen.setdefault("options", options) and 0)
+    assert cli.main(["sim"]) == 0
+    options = seen["options"]
+    assert options.listen.startswith("tcp:2775") and options.cmpp_listen == "tcp:7890"

@@ -9,7 +9,6 @@ import re
 from datetime import datetime
 
 RECEIPT_TEXT_LENGTH = 20  # appendix B: the first 20 characters of the original message
-_MAX_ID_DIGITS = 64  # longer ids are compared as given, not converted
 
 _TEXT_LABEL = re.compile(r"(?:^|\s)text:", re.IGNORECASE)
 _FIELDS = {
@@ -21,8 +20,6 @@ _FIELDS = {
     "stat": re.compile(r"(?:^|\s)stat:\s*(\S*)", re.IGNORECASE),
     "err": re.compile(r"(?:^|\s)err:\s*(\S*)", re.IGNORECASE),
 }
-_HEX = re.compile(r"[0-9a-f]+")
-_DECIMAL = re.compile(r"[0-9]+")
 
 
 def _count(value: int | str) -> str:
@@ -90,26 +87,3 @@ def parse_receipt(text: str | bytes) -> dict | None:
     values["done_date"] = _parse_date(values["done_date"])
     values["text"] = text[label.end() :].strip() if label else None
     return values
-
-
-def receipt_id_forms(msg_id: str) -> set[str]:
-    """Every form under which msg_id may come back in a receipt's "id:" field.
-
-    Centres quote the id from submit_sm_resp in hex or in decimal, padded or not, so
-    two ids match when their form sets intersect: the id lower-cased, and when all hex
-    digits its decimal value, and when all decimal digits its hex value (no leading
-    zeros), plus the unpadded form of each.
-    """
-    given = msg_id.strip().lower()
-    forms = {given}
-    if not given or len(given) > _MAX_ID_DIGITS:
-        return forms
-    if _HEX.fullmatch(given):
-        value = int(given, 16)
-        forms.add(str(value))
-        forms.add(format(value, "x"))
-    if _DECIMAL.fullmatch(given):
-        value = int(given, 10)
-        forms.add(format(value, "x"))
-        forms.add(str(value))
-    return forms

@@ -172,10 +172,11 @@ def test_receipt_id_forms_cover_both_bases_and_padding():
     assert outbox.receipt_id_forms("") == set()
 
 
-def test_receipt_id_forms_agree_with_the_gateway_helper():
-    """erpcore cannot import gateway, so it keeps its own copy; they must agree."""
-    receipts_module = pytest.importorskip("gateway.text.receipts")
-    for rid in ("169552957", "0A1B2C3D", "ff", "msg-1"):
-        ours = outbox.receipt_id_forms(rid)
-        theirs = {f.lower() for f in receipts_module.receipt_id_forms(rid)}
-        assert theirs <= ours, (rid, theirs - ours)
+def test_a_hex_id_and_its_decimal_quote_match_and_other_ids_compare_as_given():
+    """Centres quote the submit_sm_resp id in hex or decimal, padded or not."""
+    forms = outbox.receipt_id_forms
+    assert {"1a2b", "6699"} <= forms("1A2B")
+    assert {"7b", "123"} <= forms("0000000123") and "291" in forms("123")
+    assert forms("7B") & forms("123") and forms("00ff") & forms("255")
+    assert not forms("7c") & forms("123")
+    assert forms(" Msg-42 ") == {"msg-42"}

@@ -6,7 +6,7 @@ from datetime import datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.text.receipts import format_receipt, parse_receipt, receipt_id_forms
+from gateway.text.receipts import format_receipt, parse_receipt
 
 # The appendix B layout, filled in by hand:
 # id:IIIIIIIIII sub:SSS dlvrd:DDD submit date:YYMMDDhhmm done date:YYMMDDhhmm
@@ -89,27 +89,6 @@ def test_format_then_parse_round_trips(msg_id, sub, dlvrd, when, stat, err, body
         msg_id, f"{sub:03d}", f"{dlvrd:03d}", stat, f"{err:03d}")
     assert r["done_date"] == when.replace(second=0, microsecond=0)
     assert r["text"] == body[:20].strip()
-
-
-def test_id_forms_of_a_hex_id_include_its_decimal_value():
-    assert receipt_id_forms("1A2B") == {"1a2b", "6699"}
-
-
-def test_id_forms_of_a_decimal_id_include_its_hex_value_and_unpadded_form():
-    assert {"7b", "123"} <= receipt_id_forms("0000000123")
-    assert "291" in receipt_id_forms("123")  # read as hex, too
-
-
-def test_hex_and_decimal_quotes_of_one_id_match():
-    assert receipt_id_forms("7B") & receipt_id_forms("123")
-    assert receipt_id_forms("00ff") & receipt_id_forms("255")
-    assert not receipt_id_forms("7c") & receipt_id_forms("123")
-
-
-def test_other_ids_are_compared_as_given_lowercased():
-    assert receipt_id_forms(" Msg-42 ") == {"msg-42"}
-    assert receipt_id_forms("") == {""}
-    assert receipt_id_forms("9" * 5000) == {"9" * 5000}
 
 
 def test_two_digit_years_are_read_as_this_century():

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from commands import delivery
 from commands.errors import ROLE_NAMES, named
-from commands.formatting import number_arg
+from commands.formatting import number_arg, sentences
 from commands.registry import Command, Context, Reply
 from commands.replies import register
 from erpcore import approvals, auth, orders, rbac
@@ -21,11 +21,11 @@ register({
     "approve.next": {"zh": "已同意订单{number},转{role}审批。", "en": "Order {number} approved; now awaits a {role}."},
     "approve.pin_needed": {
         "zh": "订单{number}金额较大,请附密码: Y {number} 密码",
-        "en": "Order {number} needs your PIN: Y {number} <PIN>",
+        "en": "Order {number} needs your PIN; send Y {number} <PIN>",
     },
     "approve.no_pin": {
-        "zh": "您尚未设置密码,请在网页设置后再审批订单{number}。",
-        "en": "You have no PIN yet; set your password on the web, then approve {number}.",
+        "zh": "您尚未设置密码,请在网页设置后再发 Y {number} 密码",
+        "en": "You have no PIN yet; set your password on the web, then send Y {number} <PIN>",
     },
     "approve.bad_pin": {
         "zh": "密码错误,订单{number}未审批。请重发: Y {number} 密码",
@@ -67,7 +67,7 @@ def run(ctx: Context, args: list[str]) -> Reply:
         return Reply(ctx.t("approve.next", number=order.number, role=role))
     text = ctx.t("approve.done", number=order.number)
     received = delivery.receive(ctx, order)
-    return Reply(f"{text} {received}" if received else text)
+    return Reply(sentences(ctx.lang, text, received))
 
 
 COMMAND = Command(

@@ -33,25 +33,27 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Document {number} is {state}; nothing to do. Send STATUS {number}.",
     ),
     "order.not_requester": (
-        "只有下单人可以提交单据 {number}。",
-        "Only the requester may submit document {number}.",
+        "只有下单人可以提交单据 {number}。发 查询 {number} 查看。",
+        "Only the requester may submit document {number}. Send STATUS {number}.",
     ),
     "order.bad_quantity": (
         "数量须为1至1000000的整数,如 订货 X100 5",
         "Quantity must be a whole number 1-1000000, e.g. ORDER X100 5",
     ),
-    "order.too_large": ("金额过大,请分开订货。", "Order too large; split it."),
+    "order.too_large": (
+        "金额过大,请分几次订货,如 订货 X100 5", "Order too large; send smaller ORDERs, e.g. ORDER X100 5",
+    ),
     "order.site_required": (
         "请注明收货网点,如 订货 X100 5 一厅",
         "Name the receiving site, e.g. ORDER X100 5 HALL1",
     ),
     "approval.self": (
-        "不能审批自己的单据或同一单据两次({number})。",
-        "You cannot approve your own document or one twice ({number}).",
+        "不能审批自己的单据或同一单据两次({number})。发 待办 查看待审单据。",
+        "You cannot approve your own document or one twice ({number}). Send PENDING for yours.",
     ),
     "approval.not_approver": (
-        "单据 {number} 待{role}审批,您无权审批。",
-        "Document {number} awaits a {role}; you may not decide it.",
+        "单据 {number} 待{role}审批,您无权审批。发 待办 查看待审单据。",
+        "Document {number} awaits a {role}; you may not decide it. Send PENDING for yours.",
     ),
     "approval.reason_required": (
         "驳回需写明原因,如 驳回 {number} 价格太高",
@@ -74,34 +76,46 @@ TEXTS: dict[str, tuple[str, str]] = {
         "No site {query}. Send STOCK <item> for your own site.",
     ),
     "share.not_shared": (
-        "对方未向贵企业共享库存。",
-        "That company does not share its stock with yours.",
+        "对方未向贵企业共享库存。发 库存 货品 查本企业的。",
+        "That company does not share its stock with yours. Send STOCK <item> for your own.",
     ),
     "task.not_found": ("没有任务 {task_id}。发 任务 查看您的任务。", "No task {task_id}. Send TASK for yours."),
     "task.not_assignee": (
         "任务 {task_id} 不是派给您的。发 任务 查看您的任务。",
         "Task {task_id} is not yours. Send TASK for yours.",
     ),
-    "task.not_open": ("任务 {task_id} 已完成。", "Task {task_id} is already closed."),
+    "task.not_open": (
+        "任务 {task_id} 已完成。发 任务 查看未完成的任务。", "Task {task_id} is already closed. Send TASK for open ones.",
+    ),
     "imei.not_found": (
         "没有串号 {query} 的手机。请发15位串号,如 串号 861234560000001",
         "No handset with IMEI {query}. Send the 15 digits, e.g. IMEI 861234560000001",
     ),
     "imei.invalid": (
-        "串号 {query} 无效:须为15位数字。",
-        "IMEI {query} is not valid: 15 digits expected.",
+        "串号 {query} 无效,请发15位数字,如 串号 861234560000001",
+        "IMEI {query} is not valid: send its 15 digits, e.g. IMEI 861234560000001",
     ),
-    "auth.failed": ("企业代码或密码错误。", "Wrong company code or password."),
+    "auth.failed": ("企业代码或密码错误,请核对后重发。", "Wrong company code or password. Check them and send again."),
     "auth.locked": ("密码错误次数过多,请15分钟后再试。", "Too many wrong passwords; try again in 15 minutes."),
-    "service.already_open": ("{module_name}业务已开通。", "The {module_name} service is already open."),
+    "service.already_open": (
+        "{module_name}业务已开通。要变更请发 服务 企业代码 密码 变更 {module_name}",
+        "The {module_name} service is already open. To change it send SERVICE <company> <password>"
+        " CHANGE {module_name}",
+    ),
+    "service.not_open": (
+        "{module_name}业务未开通。要开通请发 服务 企业代码 密码 开通 {module_name}",
+        "The {module_name} service is not open. To open it send SERVICE <company> <password>"
+        " OPEN {module_name}",
+    ),
     "service.unknown_module": (
-        "没有业务 {module}。业务: 库存 订货 审批 预警 任务 同步 共享",
-        "No service {module}. Services: stock orders approval alerts tasks sync sharing",
+        "没有业务 {module},请发其中之一: 库存 订货 审批 预警 任务 同步 共享",
+        "No service {module}; send one of: stock orders approval alerts tasks sync sharing",
     ),
     "service.bad_action": (
-        "操作须为 开通、变更 或 关闭。", "The action is OPEN, CHANGE or CLOSE.",
+        "操作须为 开通、变更 或 关闭,如 服务 企业代码 密码 开通 预警",
+        "The action is OPEN, CHANGE or CLOSE, e.g. SERVICE <company> <password> OPEN alerts",
     ),
-    "service.bad_params": ("参数有误,格式 键=值。", "Bad parameters; use key=value."),
+    "service.bad_params": ("参数有误,请写 键=值,如 limit=5", "Bad parameters; write key=value, e.g. limit=5"),
 }
 
 FALLBACK: tuple[tuple[type, str, str], ...] = (

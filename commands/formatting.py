@@ -1,14 +1,17 @@
 """Compact numbers, dates, names and order summaries for replies and notifications.
 
-SMS room is scarce: amounts drop ".00", dates drop the year (``03-05 14:20``), an order
-is summarised by its first line (``X100x2 +1``). English texts keep to the GSM alphabet.
+SMS room is scarce: amounts drop ".00", dates drop the year (``03-05 14:20``, in the
+enterprise's local time), an order is summarised by its first line (``X100x2 +1``).
+English texts keep to the GSM alphabet.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy.orm import Session
+
+from commands.registry import Context
 
 from erpcore.items import Item
 from erpcore.orders import Order
@@ -24,8 +27,17 @@ def money(amount: Decimal | int | None) -> str:
     return f"{value:.2f}"
 
 
-def when(at: datetime | None) -> str:
-    return at.strftime("%m-%d %H:%M") if at is not None else ""
+def when(at: datetime | None, utc_offset_hours: float = 0.0) -> str:
+    """A stored (UTC) time as the reader's local ``03-05 14:20``."""
+    return (at + timedelta(hours=utc_offset_hours)).strftime("%m-%d %H:%M") if at is not None else ""
+
+
+def utc_offset_hours(ctx: Context) -> float:
+    """The asking enterprise's local time: its own offset, else the gateway's."""
+    own = ctx.enterprise.utc_offset_minutes
+    if own is not None:
+        return own / 60
+    return ctx.options.utc_offset_hours if ctx.options is not None else 0.0
 
 
 def number_arg(text: str) -> str | None:
@@ -40,6 +52,11 @@ def whole(text: str) -> int | None:
     if not (text.isascii() and text.isdigit()) or len(text) > 9:
         return None
     return int(text)
+
+
+def sentences(lang: str, *parts: str) -> str:
+    """Sentences one after another: spaced in English, not after a Chinese full stop."""
+    return ("" if lang == "zh" else " ").join(part for part in parts if part)
 
 
 def user_name(session: Session, user_id: int | None) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from commands.length import clip_word, join_fitting
 from commands.registry import Command, Context, Reply
+from commands.suggest import suggest
 
 
 def run(ctx: Context, args: list[str]) -> Reply:
@@ -23,7 +24,7 @@ def run(ctx: Context, args: list[str]) -> Reply:
 
 
 def _unknown(ctx: Context, word: str) -> Reply:
-    suggestion = ctx.registry.suggest(word)
+    suggestion = suggest(ctx.registry, word)
     if suggestion is not None:
         proposal = f"{COMMAND.label(ctx.lang)} {suggestion}"
         text = ctx.t("unknown_command_suggest", word=clip_word(word), suggestion=proposal)

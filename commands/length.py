@@ -54,17 +54,26 @@ def ellipsis_for(text: str) -> str:
 
 def clip(text: str, max_parts: int = MAX_PARTS) -> str:
     """The text, cut short with an ellipsis if it needs more than ``max_parts`` SMS."""
-    if fits(text, max_parts):
-        return text
-    mark = ellipsis_for(text)
+    return clip_keeping(text, "", max_parts)
+
+
+def clip_keeping(text: str, tail: str, max_parts: int = MAX_PARTS) -> str:
+    """``text + tail`` in ``max_parts`` SMS: ``text`` cut short with an ellipsis, ``tail``
+    (a link) kept whole — unless the tail alone is too long, then the whole is clipped."""
+    full = text + tail
+    if fits(full, max_parts):
+        return full
+    mark = ellipsis_for(full)
+    if tail and not fits(mark + tail, max_parts):
+        return clip(full, max_parts)
     low, high = 0, len(text)
-    while low < high:  # longest prefix that fits with the mark
+    while low < high:  # longest prefix that fits with the mark and the tail
         mid = (low + high + 1) // 2
-        if fits(text[:mid] + mark, max_parts):
+        if fits(text[:mid] + mark + tail, max_parts):
             low = mid
         else:
             high = mid - 1
-    return text[:low] + mark
+    return text[:low] + mark + tail
 
 
 def clip_word(word: str, limit: int = 20) -> str:
@@ -73,15 +82,17 @@ def clip_word(word: str, limit: int = 20) -> str:
 
 
 def join_fitting(
-    head: str, items: list[str], sep: str = ", ", tail: str = "", max_parts: int = MAX_PARTS
+    head: str, items: list[str], sep: str = ", ", tail: str = "", max_parts: int = MAX_PARTS,
+    more: int = 0,
 ) -> str:
-    """``head`` + as many ``items`` as fit + ``tail``; the rest become '…(+N)'."""
+    """``head`` + as many ``items`` as fit + ``tail``; the rest become '…(+N)'. ``more``
+    counts further items the caller left out (a long list need not be formatted whole)."""
     full = head + sep.join(items) + tail
-    if fits(full, max_parts):
+    if fits(full, max_parts) and not more:
         return full
     mark = ellipsis_for(full)
-    for keep in range(len(items) - 1, -1, -1):
-        shown = items[:keep] + [f"{mark}(+{len(items) - keep})"]
+    for keep in range(len(items) if more else len(items) - 1, -1, -1):
+        shown = items[:keep] + [f"{mark}(+{len(items) - keep + more})"]
         candidate = head + sep.join(shown) + tail
         if fits(candidate, max_parts):
             return candidate

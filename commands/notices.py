@@ -13,11 +13,13 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from commands.formatting import lines_summary, money, user_name
+from commands.length import clip_word
 from erpcore import events, notifications
 from erpcore.orders import Order
 from erpcore.users import User
 
 APPROVAL_KEY = "approval"
+NAME_CHARS = 12  # a name is cut here: the instruction and the WAP link must fit too
 
 
 def approval_key(order_id: int, user_id: int) -> str:
@@ -37,7 +39,7 @@ def on_approval_requested(session: Session, event: events.ApprovalRequested) -> 
     if order is None:
         return
     what = f"{lines_summary(session, order)} {money(order.total)}"
-    who = user_name(session, order.requester_user_id)
+    who = clip_word(user_name(session, order.requester_user_id), NAME_CHARS)
     number = event.document_number
     zh = f"待审批: 订单{number} {who} {what}元。回复 Y {number} 同意, N {number} 原因 驳回"
     en = f"To approve: order {number} by {who}, {what}. Reply Y {number} to approve, N {number} <reason> to reject"
@@ -57,7 +59,7 @@ def on_document_decided(session: Session, event: events.DocumentDecided) -> None
     requester = session.get(User, event.requester_user_id)
     if requester is None or not requester.active or not requester.msisdn:
         return
-    number, who = event.document_number, user_name(session, event.decided_by_user_id)
+    number, who = event.document_number, clip_word(user_name(session, event.decided_by_user_id), NAME_CHARS)
     if event.state == "approved":
         zh, en = f"您的订单{number}已由{who}批准。", f"Your order {number} was approved by {who}."
     else:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from commands import delivery
 from commands.errors import error_text, named, ROLE_NAMES
-from commands.formatting import money, site_name, whole
+from commands.formatting import money, sentences, site_name, whole
 from commands.registry import Command, Context, Reply
 from commands.replies import register
+from commands.stock import no_such_site
 from erpcore import orders
 from erpcore.items import find_item
-from erpcore.sites import get_site
+from erpcore.sites import find_site
 
 register({
     "order.waiting": {
@@ -36,7 +37,9 @@ def run(ctx: Context, args: list[str]) -> Reply:
     quantity = whole(args[1])
     if quantity is None:
         return Reply(error_text("order.bad_quantity", ctx.lang), ok=False)
-    site = get_site(ctx.session, ctx.enterprise.id, args[2]) if len(args) > 2 else ctx.user.site
+    site = find_site(ctx.session, ctx.enterprise.id, args[2]) if len(args) > 2 else ctx.user.site
+    if site is None and len(args) > 2:
+        return no_such_site(ctx, args[2])
     if site is None:
         return Reply(error_text("order.site_required", ctx.lang), ok=False)
     order = orders.create_order(
@@ -50,7 +53,7 @@ def run(ctx: Context, args: list[str]) -> Reply:
         return Reply(ctx.t("order.waiting", role=named(ROLE_NAMES, order.awaiting_role, ctx.lang), **values))
     text = ctx.t("order.approved", **values)
     received = delivery.receive(ctx, order)
-    return Reply(f"{text} {received}" if received else text)
+    return Reply(sentences(ctx.lang, text, received))
 
 
 COMMAND = Command(

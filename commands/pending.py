@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 from commands.formatting import lines_summary, money, user_name
-from commands.length import join_fitting
+from commands.length import clip_word, join_fitting
 from commands.registry import Command, Context, Reply
 from commands.replies import register
 from erpcore import approvals
+
+LISTED = 20  # documents formatted at most; three SMS never hold more
+NAME_CHARS = 12  # a requester's name is cut here, so that a long one leaves room for others
 
 register({
     "pending.none": {"zh": "没有待您审批的单据。", "en": "Nothing awaits your approval."},
@@ -20,13 +23,11 @@ def run(ctx: Context, args: list[str]) -> Reply:
         return Reply(ctx.t("pending.none"))
     entries = [
         f"{order.number} {lines_summary(ctx.session, order)} {money(order.total)} "
-        f"{user_name(ctx.session, order.requester_user_id)}"
-        for order in waiting[:20]
+        f"{clip_word(user_name(ctx.session, order.requester_user_id), NAME_CHARS)}"
+        for order in waiting[:LISTED]
     ]
-    if len(waiting) > 20:
-        entries.append(f"+{len(waiting) - 20}")
     head = ctx.t("pending.head", count=len(waiting))
-    return Reply(join_fitting(head, entries, "; ", ctx.t("pending.tail")))
+    return Reply(join_fitting(head, entries, "; ", ctx.t("pending.tail"), more=len(waiting) - len(entries)))
 
 
 COMMAND = Command(

@@ -59,6 +59,9 @@ class Options:
     # Approving an order whose total is at least this needs the approver's PIN
     # (``Y 1001 PIN``); None = never.
     pin_above: Decimal | None = None
+    # Local time (hours east of UTC) of enterprises that set none of their own
+    # (gateway.config [notify] utc_offset_hours): dates in replies are shown in it.
+    utc_offset_hours: float = 8.0
 
 
 @dataclass(frozen=True)

@@ -50,8 +50,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "en": "{query} matches several items: {skus}. Send the SKU.",
     },
     "stock.site_not_found": {
-        "zh": "没有网点 {query}。网点: ",
-        "en": "No site {query}. Sites: ",
+        "zh": "没有网点 {query},请发其中之一: ",
+        "en": "No site {query}; send one of: ",
     },
     "stock.no_sites": {
         "zh": "暂无网点",

@@ -6,10 +6,14 @@ A refused request (wrong password, module already open ...) is recorded by erpco
 ``service_requests``: this handler catches the refusal and answers instead of raising, so
 the command's savepoint — and that record — is kept while nothing else changes. The
 command itself needs no open module: it is how modules get opened.
+
+The password must not outlive the request: ``without_password`` is the text the inbox
+keeps once the command is handled (commands.handle puts it in ``Outcome.kept_text``; the
+dispatcher stores it in the transaction that logs the command, erpcore.mo_texts).
 """
 from __future__ import annotations
 
-from commands.errors import for_error, named, MODULE_NAMES
+from commands.errors import MODULE_NAMES, error_text, for_error, named
 from commands.normalize import fold
 from commands.registry import Command, Context, Reply
 from commands.replies import register
@@ -23,6 +27,7 @@ ACTIONS = {
 }
 MODULES = {fold(word): module for module, words in MODULE_NAMES.items() for word in (module, *words)}
 MODULES.update({"订单": "orders", "order": "orders", "alert": "alerts", "task": "tasks"})
+MASK = "***"
 
 register({
     "service.done": {
@@ -32,6 +37,15 @@ register({
     "service.action_change": {"zh": "变更", "en": "changed"},
     "service.action_close": {"zh": "关闭", "en": "closed"},
 })
+
+
+def without_password(word: str, args: list[str]) -> str | None:
+    """The request as it may be kept: ``SERVICE DEMO *** CLOSE alerts``. The second word
+    is the password; a lone word may be one typed without the code, so it goes too."""
+    if not args:
+        return None
+    shown = [args[0], MASK, *args[2:]] if len(args) > 1 else [MASK]
+    return " ".join([word, *shown])
 
 
 def run(ctx: Context, args: list[str]) -> Reply:
@@ -45,8 +59,10 @@ def run(ctx: Context, args: list[str]) -> Reply:
         services.request_from_phone(
             ctx.session, code, password, action, module, params, msisdn=ctx.user.msisdn,
         )
-    except ErpError as error:
-        return Reply(for_error(error, ctx.lang), ok=False)  # the refusal's record stays
+    except ErpError as error:  # the refusal's record stays
+        if error.code == "service.closed":  # to the admin: not "ask your admin to open it"
+            return Reply(error_text("service.not_open", ctx.lang, **error.details), ok=False)
+        return Reply(for_error(error, ctx.lang), ok=False)
     return Reply(ctx.t("service.done", module_name=named(MODULE_NAMES, module, ctx.lang),
                        action=ctx.t(f"service.action_{action}")))
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from commands.approve import document
 from commands.errors import ROLE_NAMES, STATE_NAMES, named
-from commands.formatting import lines_summary, money, user_name, when
-from commands.length import join_fitting
+from commands.formatting import lines_summary, money, user_name, utc_offset_hours, when
+from commands.length import clip_word, join_fitting
 from commands.registry import Command, Context, Reply
 from commands.replies import register
 from erpcore import audit, orders, rbac
@@ -35,13 +35,13 @@ def run(ctx: Context, args: list[str]) -> Reply:
         state = ctx.t("status.awaiting", state=state, role=named(ROLE_NAMES, order.awaiting_role, ctx.lang))
     head = ctx.t("status.head", number=order.number, lines=lines_summary(ctx.session, order),
                  total=money(order.total), state=state)
-    entries = []
+    entries, offset = [], utc_offset_hours(ctx)
     for entry in audit.history(ctx.session, ctx.enterprise.id, "order", order.id):
         if entry.action == "order.create":
             continue  # submit follows at once; the creation adds nothing to read
         action = named(ACTIONS, entry.action, ctx.lang)
-        who = user_name(ctx.session, entry.actor_user_id) if entry.actor_user_id else ""
-        entries.append(" ".join(part for part in (when(entry.at), who, action) if part))
+        who = clip_word(user_name(ctx.session, entry.actor_user_id), 12) if entry.actor_user_id else ""
+        entries.append(" ".join(part for part in (when(entry.at, offset), who, action) if part))
     return Reply(join_fitting(head, entries[-6:], "; "))
 
 

@@ -29,13 +29,15 @@ def run(ctx: Context, args: list[str]) -> Reply:
         partner = partner_stock.lookup(ctx, item_query, site_query) if site_query else None
         if partner is not None:
             return partner
-        sites = [
-            _site_label(site.code, site.name, ctx.lang)
-            for site in list_sites(ctx.session, ctx.enterprise.id)
-        ]
-        head = ctx.t("stock.site_not_found", query=clip_word(exc.query))
-        return Reply(join_fitting(head, sites), ok=False)
+        return no_such_site(ctx, exc.query)
     return Reply(format_stock(result, ctx.lang))
+
+
+def no_such_site(ctx: Context, query: str) -> Reply:
+    """``No site HALL9. Sites: WH1, HALL1, HALL2``: the refusal names what exists."""
+    sites = [_site_label(site.code, site.name, ctx.lang) for site in list_sites(ctx.session, ctx.enterprise.id)]
+    head = ctx.t("stock.site_not_found", query=clip_word(query))
+    return Reply(join_fitting(head, sites), ok=False)
 
 
 def format_stock(result: StockResult, lang: str) -> str:

@@ -2,6 +2,7 @@
 all of them."""
 from __future__ import annotations
 
+from commands.length import clip_word
 from commands.registry import Command, Context, Reply
 from commands.replies import register
 from commands.sub import item_arg
@@ -10,8 +11,8 @@ from erpcore import alerts
 register({
     "unsub.done": {"zh": "已退订{count}项库存提醒。", "en": "{count} low-stock alert(s) ended."},
     "unsub.none": {
-        "zh": "您没有{what}的库存提醒。发 订阅 货品 订阅。",
-        "en": "You have no alert for {what}. Send SUB <item> to subscribe.",
+        "zh": "您没有{what}的库存提醒。要订阅请发 订阅 {what}",
+        "en": "You have no alert for {what}. To get one send SUB {what}",
     },
 })
 
@@ -28,7 +29,7 @@ def run(ctx: Context, args: list[str]) -> Reply:
         for item_id, site_id in sorted(watched, key=lambda pair: (pair[0] or 0, pair[1] or 0))
     )
     if not ended:
-        return Reply(ctx.t("unsub.none", what=item.sku if item else args[0]), ok=False)
+        return Reply(ctx.t("unsub.none", what=item.sku if item else clip_word(args[0])), ok=False)
     return Reply(ctx.t("unsub.done", count=ended))
 
 

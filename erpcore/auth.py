@@ -138,6 +138,29 @@ def set_password(session: Session, user: User, password: str) -> None:
     session.flush()
 
 
+def unlock(session: Session, user: User) -> bool:
+    """Clear a lock and the failure count; False when there was neither."""
+    credential = session.get(UserCredential, user.id)
+    if credential is None or (not credential.failed_count and credential.locked_until is None):
+        return False
+    credential.failed_count = 0
+    credential.first_failed_at = None
+    credential.locked_until = None
+    session.flush()
+    return True
+
+
+def locked_until(session: Session, user_ids: list[int]) -> dict[int, datetime]:
+    """The users among ``user_ids`` locked out right now, with the end of their lock."""
+    if not user_ids:
+        return {}
+    rows = session.execute(
+        select(UserCredential.user_id, UserCredential.locked_until)
+        .where(UserCredential.user_id.in_(user_ids), UserCredential.locked_until > clock())
+    )
+    return dict(rows.all())
+
+
 def has_password(session: Session, user: User) -> bool:
     return session.get(UserCredential, user.id) is not None
 

@@ -20,7 +20,12 @@ MYSQL_BACKENDS = ("mysql", "mariadb")
 
 
 def make_engine(url: str, **kw) -> Engine:
-    """An engine tuned for its backend; extra keyword arguments go to create_engine."""
+    """An engine tuned for its backend; extra keyword arguments go to create_engine.
+
+    Statement parameters are left out of error messages (``hide_parameters``): they hold
+    MO texts — a SERVICE request's password among them — and phone numbers, and the
+    pipeline logs the messages of failed writes."""
+    kw.setdefault("hide_parameters", True)
     parsed = make_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":

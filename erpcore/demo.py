@@ -59,25 +59,36 @@ EXTRA_USERS = (
 def seed_demo(session: Session) -> Enterprise:
     """Create whatever part of the demo enterprise is missing; return the enterprise.
     The caller commits."""
-    enterprise = session.scalars(select(Enterprise).where(Enterprise.code == DEMO_CODE)).first()
+    enterprise = seed_enterprise(session, DEMO_CODE, "演示企业", "Demo Trading", DEMO_EXTENSION)
+    sites = _sites_of(session, enterprise)
+    for username, display_name, msisdn, lang, role, site_code in USERS:
+        _user(session, enterprise, username, display_name, msisdn, lang, role, sites.get(site_code))
+    session.flush()
+    return enterprise
+
+
+def seed_enterprise(session: Session, code: str, name: str, name_en: str, extension: str) -> Enterprise:
+    """An enterprise with the demo's sites, items and stock, every module open and the
+    default approval rules (whatever part of it is missing)."""
+    enterprise = session.scalars(select(Enterprise).where(Enterprise.code == code)).first()
     if enterprise is None:
-        enterprise = Enterprise(
-            code=DEMO_CODE, name="演示企业", name_en="Demo Trading", extension=DEMO_EXTENSION, lang="zh"
-        )
+        enterprise = Enterprise(code=code, name=name, name_en=name_en, extension=extension, lang="zh")
         session.add(enterprise)
         session.flush()
     sites = {code: _site(session, enterprise, *rest, code=code) for code, *rest in SITES}
     items = {sku: _item(session, enterprise, *rest, sku=sku) for sku, *rest in ITEMS}
     session.flush()
     for sku, per_site in STOCK.items():
-        for code, quantity in per_site.items():
-            _stock(session, items[sku], sites[code], quantity)
-    for username, display_name, msisdn, lang, role, site_code in USERS:
-        _user(session, enterprise, username, display_name, msisdn, lang, role, sites.get(site_code))
+        for site_code, quantity in per_site.items():
+            _stock(session, items[sku], sites[site_code], quantity)
     session.flush()
-    ensure_open(session, enterprise.id)  # every business module open for DEMO
+    ensure_open(session, enterprise.id)  # every business module open
     install_default_rules(session, enterprise.id)  # ORDER X100 2 (9,998) waits for the manager
     return enterprise
+
+
+def _sites_of(session: Session, enterprise: Enterprise) -> dict[str, Site]:
+    return {site.code: site for site in session.scalars(select(Site).where(Site.enterprise_id == enterprise.id))}
 
 
 def _site(
@@ -133,12 +144,52 @@ def _user(
 
 
 LOAD_FIRST_MSISDN = "13900000000"
+#: Load team t answers at the service code + "9" + t in four digits (sim.load numbers
+#: them the same way); so at most 10,000 teams.
+LOAD_TEAM_PREFIX = "9"
+MAX_LOAD_TEAMS = 10_000
 
 
-def seed_load_users(session: Session, count: int, first_msisdn: str = LOAD_FIRST_MSISDN) -> int:
-    """Bind `count` handsets (first_msisdn, +1, ...) to the demo enterprise as clerks at
-    HALL1, as `merp sim load` numbers its handsets; returns how many were added."""
-    enterprise = seed_demo(session)
+def load_team_extension(team: int) -> str:
+    """The extension of load team ``team`` (the demo enterprise is "01")."""
+    return f"{LOAD_TEAM_PREFIX}{team:04d}"
+
+
+def seed_load_users(
+    session: Session, count: int, first_msisdn: str = LOAD_FIRST_MSISDN, team_size: int = 0,
+) -> int:
+    """Bind `count` handsets (first_msisdn, +1, ...) as `merp sim load` numbers them;
+    returns how many users were added.
+
+    team_size 0: all are clerks at the demo enterprise's HALL1. team_size T: handset i
+    belongs to team i // T, an enterprise of its own (code LOADnnnn, extension
+    `load_team_extension`) seeded like the demo; the team's first handset is its manager,
+    the others clerks at HALL1. So every order of a clerk awaits exactly one approver, its
+    team's manager (approval requests go to every manager of an enterprise, and nobody
+    approves their own order: the manager orders nothing)."""
+    if count < 0 or team_size < 0:
+        raise ValueError("count and team_size must be >= 0")
+    base = int(first_msisdn)
+    if not team_size:
+        enterprise = seed_demo(session)
+        return _bind_handsets(session, enterprise, [(i, "clerk") for i in range(count)], base)
+    teams = -(-count // team_size)
+    if teams > MAX_LOAD_TEAMS:
+        raise ValueError(f"{teams} teams: at most {MAX_LOAD_TEAMS} (raise the team size)")
+    added = 0
+    for team in range(teams):
+        enterprise = seed_enterprise(session, f"LOAD{team:04d}", f"负载{team}", f"Load team {team}",
+                                     load_team_extension(team))
+        members = range(team * team_size, min(count, (team + 1) * team_size))
+        added += _bind_handsets(
+            session, enterprise, [(i, "manager" if i % team_size == 0 else "clerk") for i in members], base,
+        )
+    return added
+
+
+def _bind_handsets(session: Session, enterprise: Enterprise, handsets: list[tuple[int, str]], base: int) -> int:
+    """Users load<i> for handset numbers base + i with their roles: clerks at HALL1,
+    managers at no site; those already there are left alone."""
     hall = session.scalars(
         select(Site).where(Site.enterprise_id == enterprise.id, Site.code == "HALL1")
     ).one()
@@ -147,14 +198,13 @@ def seed_load_users(session: Session, count: int, first_msisdn: str = LOAD_FIRST
             select(User.msisdn).where(User.enterprise_id == enterprise.id, User.username.like("load%"))
         )
     )
-    base = int(first_msisdn)
     rows = [
         {
             "enterprise_id": enterprise.id, "username": f"load{i:06d}", "display_name": f"Load {i}",
-            "msisdn": str(base + i), "lang": "en" if i % 2 else "zh", "role": "clerk",
-            "site_id": hall.id,
+            "msisdn": str(base + i), "lang": "en" if i % 2 else "zh", "role": role,
+            "site_id": hall.id if role == "clerk" else None,
         }
-        for i in range(count)
+        for i, role in handsets
         if str(base + i) not in have
     ]
     if rows:

@@ -28,7 +28,8 @@ from erpcore.users import InvalidMsisdn, User, normalize_msisdn
 
 FIELDS = {
     "enterprises": ("code", "name", "name_en", "extension", "lang", "active"),
-    "users": ("enterprise", "username", "display_name", "msisdn", "lang", "role", "site", "active"),
+    "users": ("enterprise", "username", "display_name", "msisdn", "lang", "role", "site", "active",
+              "push_capable"),
     "items": ("enterprise", "sku", "name", "name_en", "brand", "model", "tac", "unit_price", "serialised"),
     "stock": ("enterprise", "site", "sku", "quantity"),
 }
@@ -119,7 +120,8 @@ def export_rows(session: Session, kind: str, enterprise_code: str | None = None)
         users = session.scalars(select(User).where(User.enterprise_id.in_(ids)))
         return sorted(({"enterprise": codes[u.enterprise_id], "username": u.username,
                         "display_name": u.display_name, "msisdn": u.msisdn, "lang": u.lang,
-                        "role": u.role, "site": sites.get(u.site_id), "active": bool(u.active)}
+                        "role": u.role, "site": sites.get(u.site_id), "active": bool(u.active),
+                        "push_capable": bool(u.push_capable)}
                        for u in users), key=lambda r: (r["enterprise"], r["username"]))
     if kind == "items":
         items = session.scalars(select(Item).where(Item.enterprise_id.in_(ids)))
@@ -275,6 +277,10 @@ class _Checker:
                   "site_id": site.id if site else None, "active": _bool(row, "active", True)}
         found = self.session.scalars(select(User).where(
             User.enterprise_id == enterprise.id, User.username == username)).first()
+        # push_capable: no (false) when not given, except that a file without the column
+        # leaves an existing user's flag alone (an older export must not switch pushes off).
+        if "push_capable" in row or found is None:
+            values["push_capable"] = _bool(row, "push_capable", False)
         return self._apply("user", lambda u: u.enterprise_id, found,
                            lambda: User(enterprise_id=enterprise.id, username=username, **values), values)
 

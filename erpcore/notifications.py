@@ -2,20 +2,23 @@
 
 Kept apart from the outbox so that erpcore needs no knowledge of links and encodings: the
 gateway claims ``pending`` rows, turns them into outbox rows and marks them ``queued``.
-A key makes a notification idempotent: the same key is stored once.
+A key makes a notification idempotent: the same key is stored once. Non-urgent ones wait
+while their enterprise is in its quiet hours (``held_now``, erpcore.quiet_hours).
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, String, Text, select, update
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, String, Text, false, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from erpcore.base import MYSQL_TABLE_OPTIONS, Base
 from erpcore.errors import InvalidInput
 from erpcore.events import Notification
+from erpcore.quiet_hours import QuietHours
 from erpcore.users import InvalidMsisdn, normalize_msisdn
 
 STATES = ("pending", "queued")
@@ -79,15 +82,57 @@ def notify(
     return row
 
 
-def pending(session: Session, limit: int = 100, urgent_only: bool = False) -> list[StoredNotification]:
+@dataclass(frozen=True)
+class Held:
+    """Whose non-urgent notifications wait at one instant (quiet hours): every enterprise
+    but ``except_ids`` when ``default_quiet``, else only ``except_ids``."""
+
+    default_quiet: bool = False
+    except_ids: frozenset[int] = frozenset()
+
+    def holds(self, enterprise_id: int) -> bool:
+        return self.default_quiet != (enterprise_id in self.except_ids)
+
+
+NOTHING_HELD = Held()
+
+
+def held_now(
+    session: Session | None, default: QuietHours, utc_now: datetime,
+    own: Mapping[int, QuietHours] | None = None,
+) -> Held:
+    """Which enterprises are in their quiet hours at ``utc_now``: the default window for
+    most, their own for the rest (``own``: erpcore.tenants.own_quiet_hours, read from
+    ``session`` when not given)."""
+    if own is None:
+        from erpcore.tenants import own_quiet_hours
+
+        own = own_quiet_hours(session, default)
+    default_quiet = default.active(utc_now)
+    return Held(default_quiet, frozenset(eid for eid, window in own.items()
+                                         if window.active(utc_now) != default_quiet))
+
+
+def pending(session: Session, limit: int = 100, held: Held = NOTHING_HELD) -> list[StoredNotification]:
     """Pending notifications, urgent ones first, then oldest first (for the gateway).
-    On MySQL/MariaDB the rows are locked SKIP LOCKED, so several gateway processes can
-    take them without sending one twice."""
+
+    Non-urgent ones of the enterprises ``held`` names are left out of the query itself
+    (not filtered after it), so one enterprise's quiet night never fills the batch and
+    starves another's daytime notifications; they are still pending when the window
+    ends. On MySQL/MariaDB the rows are locked SKIP LOCKED, so several gateway processes
+    can take them without sending one twice."""
     from erpcore.inbox import skip_locked
 
     statement = select(StoredNotification).where(StoredNotification.state == "pending")
-    if urgent_only:
-        statement = statement.where(StoredNotification.urgent.is_(True))
+    if held.default_quiet or held.except_ids:
+        ids = sorted(held.except_ids)
+        if not held.default_quiet:  # only the listed enterprises are quiet
+            sendable = StoredNotification.enterprise_id.not_in(ids)
+        elif ids:  # everyone is quiet but the listed enterprises
+            sendable = StoredNotification.enterprise_id.in_(ids)
+        else:
+            sendable = false()
+        statement = statement.where(or_(StoredNotification.urgent.is_(True), sendable))
     statement = statement.order_by(StoredNotification.urgent.desc(), StoredNotification.id).limit(limit)
     if skip_locked(session):
         statement = statement.with_for_update(skip_locked=True)

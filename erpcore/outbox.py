@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Integer, bindparam, delete, func, insert, select, update
+from sqlalchemy import Integer, bindparam, case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from erpcore.inbox import as_timedelta, chunks, clip, execute, skip_locked
+from erpcore.inbox import as_timedelta, chunks, clip, execute, round_trip_each, skip_locked
 from erpcore.messaging_models import (
     ADDRESS_LEN,
     CODING_LEN,
@@ -52,10 +52,13 @@ MAX_HEX_PAD = 16
 # more than running them. Values go in as bind parameters (IN lists "expanding").
 _c = outbox_t.c
 _INSERT = insert(outbox_t)
+_INSERT_RETURNING_ID = insert(outbox_t).returning(_c.id, sort_by_parameter_order=True)
 _LIMIT = bindparam("limit", type_=Integer, literal_execute=True)
-_CLAIM_DUE = (select(_c.id).where(_c.state == "queued", _c.next_attempt_at <= bindparam("now"))
+_CLAIM_COLUMNS = (_c.id, _c.inbox_id, _c.link, _c.sender, _c.recipient, _c.text, _c.coding,
+                  _c.concat_ref, _c.concat_total, _c.concat_number, _c.attempts)
+_CLAIM_DUE = (select(*_CLAIM_COLUMNS).where(_c.state == "queued", _c.next_attempt_at <= bindparam("now"))
               .order_by(_c.next_attempt_at, _c.id).limit(_LIMIT))
-_CLAIM_EXPIRED = (select(_c.id).where(_c.state == "sending", _c.lease_until < bindparam("now"))
+_CLAIM_EXPIRED = (select(*_CLAIM_COLUMNS).where(_c.state == "sending", _c.lease_until < bindparam("now"))
                   .order_by(_c.id).limit(_LIMIT))
 _CLAIM_QUERIES = {
     (query, locking): query.with_for_update(skip_locked=True) if locking else query
@@ -64,9 +67,6 @@ _CLAIM_QUERIES = {
 }
 _TAKE = (update(outbox_t).where(_c.id.in_(_IDS))
          .values(state="sending", attempts=_c.attempts + 1, lease_until=bindparam("until")))
-_CLAIMED = (select(_c.id, _c.inbox_id, _c.link, _c.sender, _c.recipient, _c.text, _c.coding,
-                   _c.concat_ref, _c.concat_total, _c.concat_number, _c.attempts)
-            .where(_c.id.in_(_IDS)).order_by(_c.id))
 _RENEW = (update(outbox_t).where(_c.id.in_(_IDS), _c.state == "sending")
           .values(lease_until=bindparam("until")))
 _RELEASE = (update(outbox_t).where(_c.id.in_(_IDS), _c.state == "sending")
@@ -75,11 +75,11 @@ _SUBMITTED = (update(outbox_t).where(_c.id == bindparam("b_id"))
               .values(state="sent", smsc_id=bindparam("b_smsc"),
                       submitted_at=bindparam("b_now"), lease_until=None))
 _BY_SMSC_IDS = select(_c.id, _c.smsc_id).where(_c.smsc_id.in_(_IDS))
-_APPLY_FINAL = update(outbox_t).where(_c.id == bindparam("b_id")).values(
+_APPLY_FINAL = update(outbox_t).where(_c.id.in_(_IDS)).values(
     state=bindparam("b_state"), receipt_state=bindparam("b_rstate"),
     receipt_at=bindparam("b_at"), last_error=bindparam("b_err"),
 )
-_APPLY_INTERIM = update(outbox_t).where(_c.id == bindparam("b_id")).values(
+_APPLY_INTERIM = update(outbox_t).where(_c.id.in_(_IDS)).values(
     receipt_state=bindparam("b_rstate"), receipt_at=bindparam("b_at"),
 )
 _ANY_ORPHAN = select(orphan_t.c.id).limit(1)
@@ -132,27 +132,52 @@ class Receipt(Protocol):
 
 def enqueue(session: Session, parts: Sequence[OutboxPart], now: datetime) -> int:
     """Queue parts for submission now; returns how many."""
-    rows = [
-        {
-            "inbox_id": p.inbox_id,
-            "link": clip(p.link, LINK_LEN),
-            "sender": clip(p.sender, ADDRESS_LEN) or "",
-            "recipient": clip(p.recipient, ADDRESS_LEN) or "",
-            "text": clip(p.text, 10_000) or "",
-            "coding": clip(p.coding, CODING_LEN) or "",
-            "concat_ref": p.concat_ref,
-            "concat_total": p.concat_total,
-            "concat_number": p.concat_number,
-            "state": "queued",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        for p in parts
-    ]
+    rows = [_row(p, now) for p in parts]
     if rows:
         execute(session, _INSERT, rows)
     return len(rows)
+
+
+def enqueue_claimed(
+    session: Session, parts: Sequence[OutboxPart], now: datetime, lease: timedelta | float
+) -> list[DueSms] | None:
+    """Store parts already claimed by the caller, who sends them next (a dispatcher batch
+    hands its replies to the sender without the sender claiming them again): as a claim
+    would leave them, "sending" with a lease and one attempt, so that if the caller dies
+    before submitting, any process takes them after the lease. Returns them as claimed
+    rows, or None (nothing stored) where the backend cannot return the new ids in order:
+    then `enqueue` them."""
+    dialect = session.get_bind().dialect
+    if not dialect.insert_executemany_returning_sort_by_parameter_order:
+        return None
+    if not parts:
+        return []
+    lease_until = now + as_timedelta(lease)
+    rows = [dict(_row(p, now), state="sending", attempts=1, lease_until=lease_until) for p in parts]
+    ids = execute(session, _INSERT_RETURNING_ID, rows).scalars().all()
+    return [
+        DueSms(oid, r["inbox_id"], r["link"], r["sender"], r["recipient"], r["text"], r["coding"],
+               r["concat_ref"], r["concat_total"], r["concat_number"], 1)
+        for oid, r in zip(ids, rows)
+    ]
+
+
+def _row(p: OutboxPart, now: datetime) -> dict:
+    return {
+        "inbox_id": p.inbox_id,
+        "link": clip(p.link, LINK_LEN),
+        "sender": clip(p.sender, ADDRESS_LEN) or "",
+        "recipient": clip(p.recipient, ADDRESS_LEN) or "",
+        "text": clip(p.text, 10_000) or "",
+        "coding": clip(p.coding, CODING_LEN) or "",
+        "concat_ref": p.concat_ref,
+        "concat_total": p.concat_total,
+        "concat_number": p.concat_number,
+        "state": "queued",
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
 
 
 def claim_due(
@@ -162,19 +187,20 @@ def claim_due(
     if limit <= 0:
         return []
     lease = as_timedelta(lease)
-    # Two index-ordered queries so that SKIP LOCKED locks only the rows returned.
+    # Two index-ordered queries so that SKIP LOCKED locks only the rows returned; each
+    # reads the whole rows it locks (no second read after the UPDATE).
     locking = skip_locked(session)
-    ids = _claim_ids(session, _CLAIM_QUERIES[_CLAIM_DUE, locking], limit, now)
-    if len(ids) < limit:
-        ids += _claim_ids(session, _CLAIM_QUERIES[_CLAIM_EXPIRED, locking], limit - len(ids), now)
-    if not ids:
+    rows = _claim_rows(session, _CLAIM_QUERIES[_CLAIM_DUE, locking], limit, now)
+    if len(rows) < limit:
+        rows += _claim_rows(session, _CLAIM_QUERIES[_CLAIM_EXPIRED, locking], limit - len(rows), now)
+    if not rows:
         return []
-    execute(session, _TAKE, {"ids": ids, "until": now + lease})
-    return [DueSms(*r) for r in execute(session, _CLAIMED, {"ids": ids})]
+    execute(session, _TAKE, {"ids": [r.id for r in rows], "until": now + lease})
+    return [DueSms(*r[:-1], attempts=r.attempts + 1) for r in sorted(rows, key=lambda r: r.id)]
 
 
-def _claim_ids(session: Session, query, limit: int, now: datetime) -> list[int]:
-    return list(execute(session, query, {"limit": limit, "now": now}).scalars())
+def _claim_rows(session: Session, query, limit: int, now: datetime) -> list:
+    return list(execute(session, query, {"limit": limit, "now": now}))
 
 
 def renew(session: Session, ids: Sequence[int], until: datetime) -> int:
@@ -201,15 +227,45 @@ def mark_submitted(
     if not submitted:
         return 0
     by_smsc = {}
-    params = []
+    pairs = []
     for oid, smsc_id in submitted:
         sid = normalise_id(smsc_id)
         by_smsc[sid] = oid
-        params.append({"b_id": oid, "b_smsc": sid, "b_now": now})
-    execute(session, _SUBMITTED, params)
+        pairs.append((oid, sid))
+    if round_trip_each(session):
+        for chunk in chunks(pairs, _CASE_BUCKETS[-1]):
+            execute(session, *_submitted_case(chunk, now))
+    else:
+        execute(session, _SUBMITTED, [{"b_id": oid, "b_smsc": sid, "b_now": now} for oid, sid in pairs])
     if execute(session, _ANY_ORPHAN).first() is None:
         return 0  # the usual case: no receipt overtook its submit record
     return _match_orphans(session, by_smsc, now)
+
+
+#: Sizes of the one-statement submit record (padded up to one of them, so that a few
+#: statement shapes serve every batch and stay in SQLAlchemy's compiled cache).
+_CASE_BUCKETS = (4, 16, 64, 256)
+_SUBMITTED_CASE: dict[int, object] = {}
+
+
+def _submitted_case(pairs: Sequence[tuple[int, str]], now: datetime) -> tuple[object, dict]:
+    """UPDATE ... SET smsc_id = CASE id WHEN .. THEN .. END WHERE id IN (..) for up to the
+    largest bucket of (outbox id, smsc id) pairs: one round trip for the whole batch."""
+    size = next(b for b in _CASE_BUCKETS if b >= len(pairs))
+    statement = _SUBMITTED_CASE.get(size)
+    if statement is None:
+        statement = (
+            update(outbox_t).where(_c.id.in_(_IDS))
+            .values(state="sent", submitted_at=bindparam("b_now"), lease_until=None,
+                    smsc_id=case(*((_c.id == bindparam(f"i{k}"), bindparam(f"s{k}")) for k in range(size)),
+                                 else_=_c.smsc_id))
+        )
+        _SUBMITTED_CASE[size] = statement
+    padded = list(pairs) + [pairs[-1]] * (size - len(pairs))  # a repeated WHEN changes nothing
+    params = {"ids": [oid for oid, _ in pairs], "b_now": now}
+    for k, (oid, sid) in enumerate(padded):
+        params[f"i{k}"], params[f"s{k}"] = oid, sid
+    return statement, params
 
 
 def mark_retry(session: Session, outbox_id: int, next_attempt_at: datetime, error: str) -> None:
@@ -282,14 +338,19 @@ def _newest_by_smsc(session: Session, smsc_ids: list[str]) -> dict[str, int]:
 
 
 def _apply(session: Session, updates: list[dict]) -> None:
-    """Write receipts (dicts with b_id, b_rstate, b_at, b_err) onto outbox rows."""
-    final = [u for u in updates if u["b_state"] is not None]
-    interim = [u for u in updates if u["b_state"] is None]
-    if final:
-        execute(session, _APPLY_FINAL, final)
-    if interim:
-        execute(session, _APPLY_INTERIM,
-                [{k: v for k, v in u.items() if k not in ("b_state", "b_err")} for u in interim])
+    """Write receipts (dicts with b_id, b_state, b_rstate, b_at, b_err) onto outbox rows:
+    one UPDATE per distinct outcome (usually all DELIVRD at one instant: one statement,
+    where a statement per row would be a round trip per receipt on MariaDB)."""
+    groups: dict[tuple, list[int]] = {}
+    for u in updates:
+        groups.setdefault((u["b_state"], u["b_rstate"], u["b_at"], u["b_err"]), []).append(u["b_id"])
+    for (state, rstate, at, err), ids in groups.items():
+        for chunk in chunks(ids):
+            if state is None:  # ACCEPTD, ENROUTE, UNKNOWN: not final, state unchanged
+                execute(session, _APPLY_INTERIM, {"ids": list(chunk), "b_rstate": rstate, "b_at": at})
+            else:
+                execute(session, _APPLY_FINAL, {"ids": list(chunk), "b_state": state, "b_rstate": rstate,
+                                                "b_at": at, "b_err": err})
 
 
 def _update_for(outbox_id: int, state: str, error: str | None, at: datetime) -> dict:

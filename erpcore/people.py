@@ -19,7 +19,7 @@ from erpcore.tenants import LANGUAGES, Enterprise
 from erpcore.users import InvalidMsisdn, User, normalize_msisdn
 
 _USERNAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-UPDATABLE = ("display_name", "lang", "site_id", "role")
+UPDATABLE = ("display_name", "lang", "site_id", "role", "push_capable")
 
 
 class UserNotFound(NotFound):
@@ -38,7 +38,7 @@ def snapshot(user: User) -> dict:
     return {
         "id": user.id, "username": user.username, "display_name": user.display_name,
         "msisdn": user.msisdn, "lang": user.lang, "site_id": user.site_id, "role": user.role,
-        "active": bool(user.active),
+        "active": bool(user.active), "push_capable": bool(user.push_capable),
     }
 
 
@@ -93,6 +93,9 @@ def _check_field(session: Session, enterprise_id: int, field: str, value: object
             raise InvalidInput(f"lang is one of {', '.join(LANGUAGES)}", code="user.bad_lang")
     elif field == "role":
         rbac.check_role(value)
+    elif field == "push_capable":
+        if not isinstance(value, bool):
+            raise InvalidInput("push_capable is true or false", code="user.bad_push_capable")
     elif field == "site_id" and value is not None:
         site = session.get(Site, value) if isinstance(value, int) else None
         if site is None or site.enterprise_id != enterprise_id:
@@ -113,11 +116,11 @@ def check_new_user(username: str, display_name: str, msisdn: str | None, passwor
 def create_user(
     session: Session, enterprise_id: int, actor_user_id: int | None, *, username: str,
     display_name: str, msisdn: str | None = None, role: str = "clerk", lang: str | None = None,
-    site_id: int | None = None, password: str | None = None,
+    site_id: int | None = None, password: str | None = None, push_capable: bool = False,
 ) -> User:
     _authorize(session, enterprise_id, actor_user_id)
     check_new_user(username, display_name, msisdn, password)
-    for field, value in (("lang", lang), ("role", role), ("site_id", site_id)):
+    for field, value in (("lang", lang), ("role", role), ("site_id", site_id), ("push_capable", push_capable)):
         _check_field(session, enterprise_id, field, value)
     number = _msisdn(msisdn)
     if session.scalars(
@@ -127,7 +130,7 @@ def create_user(
     _check_msisdn_free(session, enterprise_id, number, None)
     user = User(
         enterprise_id=enterprise_id, username=username, display_name=display_name, msisdn=number,
-        role=role, lang=lang, site_id=site_id, active=True,
+        role=role, lang=lang, site_id=site_id, active=True, push_capable=push_capable,
     )
     session.add(user)
     session.flush()
@@ -140,7 +143,7 @@ def create_user(
 def update_user(
     session: Session, enterprise_id: int, actor_user_id: int | None, user_id: int, **changes
 ) -> User:
-    """Change any of display_name, lang, site_id, role (the primary role)."""
+    """Change any of display_name, lang, site_id, role (the primary role), push_capable."""
     _authorize(session, enterprise_id, actor_user_id)
     user = get_user(session, enterprise_id, user_id)
     unknown = sorted(set(changes) - set(UPDATABLE))
@@ -220,6 +223,17 @@ def set_user_password(
     user = get_user(session, enterprise_id, user_id)
     auth.set_password(session, user, password)
     audit.record(session, enterprise_id, actor_user_id, "user.set_password", "user", user.id, None, None)
+
+
+def unlock_user(session: Session, enterprise_id: int, actor_user_id: int | None, user_id: int) -> bool:
+    """End a lockout after wrong passwords (and forget the failures); audited when there
+    was something to clear. False when the user was neither locked nor had failures."""
+    _authorize(session, enterprise_id, actor_user_id)
+    user = get_user(session, enterprise_id, user_id)
+    cleared = auth.unlock(session, user)
+    if cleared:
+        audit.record(session, enterprise_id, actor_user_id, "user.unlock", "user", user.id, None, None)
+    return cleared
 
 
 def list_users(session: Session, enterprise_id: int, actor_user_id: int | None = None) -> list[dict]:

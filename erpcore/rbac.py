@@ -6,11 +6,14 @@ Inactive users hold no permission.
 """
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint, select
+from collections.abc import Iterable
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint, bindparam, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from erpcore.base import MYSQL_TABLE_OPTIONS, Base
 from erpcore.errors import InvalidInput, PermissionDenied
+from erpcore.tenants import transaction_memo
 from erpcore.users import User
 
 PERMISSIONS = frozenset({
@@ -60,13 +63,53 @@ def check_role(role: str) -> str:
 
 
 def roles_of(session: Session, user: User) -> set[str]:
-    """The primary role and the extra ones (only rows of the user's own tenant count)."""
-    extra = session.scalars(
-        select(UserRole.role).where(
-            UserRole.user_id == user.id, UserRole.enterprise_id == user.enterprise_id
-        )
-    )
+    """The primary role and the extra ones (only rows of the user's own tenant count).
+
+    Extra roles are read once per transaction and user (a command checks several
+    permissions of one user; a dispatcher batch may read its senders' at once with
+    `remember_roles`); a grant or revoke in the transaction stops that for its rest."""
+    memo = transaction_memo(session, _ROLES_MEMO)
+    key = (user.id, user.enterprise_id)
+    extra = None if memo.get(_CHANGED) else memo.get(key)
+    if extra is None:
+        extra = frozenset(session.scalars(_EXTRA_ROLES, {"user_id": user.id, "enterprise_id": user.enterprise_id}))
+        if not memo.get(_CHANGED):
+            memo[key] = extra
     return {user.role, *extra}
+
+
+def remember_roles(session: Session, users: Iterable[User]) -> None:
+    """Read the extra roles of many users in one query for the rest of the transaction."""
+    memo = transaction_memo(session, _ROLES_MEMO)
+    if memo.get(_CHANGED):
+        return
+    wanted = {(u.id, u.enterprise_id) for u in users if (u.id, u.enterprise_id) not in memo}
+    if not wanted:
+        return
+    found: dict[tuple[int, int], set[str]] = {key: set() for key in wanted}
+    rows = session.execute(_EXTRA_ROLES_OF, {"user_ids": sorted({uid for uid, _ in wanted})})
+    for user_id, enterprise_id, role in rows:
+        if (user_id, enterprise_id) in found:
+            found[user_id, enterprise_id].add(role)
+    for key, roles in found.items():
+        memo[key] = frozenset(roles)
+
+
+def _roles_changed(session: Session) -> None:
+    """A grant or revoke: what was remembered may be stale; remember nothing more."""
+    memo = transaction_memo(session, _ROLES_MEMO)
+    memo.clear()
+    memo[_CHANGED] = True
+
+
+_ROLES_MEMO = "merp.extra_roles"
+_CHANGED = "changed"
+_EXTRA_ROLES = select(UserRole.role).where(
+    UserRole.user_id == bindparam("user_id"), UserRole.enterprise_id == bindparam("enterprise_id")
+)
+_EXTRA_ROLES_OF = select(UserRole.user_id, UserRole.enterprise_id, UserRole.role).where(
+    UserRole.user_id.in_(bindparam("user_ids", expanding=True))
+)
 
 
 def permissions_of(session: Session, user: User) -> frozenset[str]:
@@ -102,6 +145,7 @@ def grant_role(session: Session, user: User, role: str) -> bool:
     check_role(role)
     if role in roles_of(session, user):
         return False
+    _roles_changed(session)
     session.add(UserRole(enterprise_id=user.enterprise_id, user_id=user.id, role=role))
     session.flush()
     return True
@@ -117,6 +161,7 @@ def revoke_role(session: Session, user: User, role: str) -> bool:
     ).first()
     if row is None:
         return False
+    _roles_changed(session)
     session.delete(row)
     session.flush()
     return True

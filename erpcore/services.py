@@ -245,6 +245,21 @@ def list_services(session: Session, enterprise_id: int) -> list[dict]:
     return result
 
 
+def list_enterprises(session: Session) -> list[Enterprise]:
+    """Every enterprise platform (active or not), by code."""
+    return list(session.scalars(select(Enterprise).order_by(Enterprise.code)))
+
+
+def request_history(session: Session, enterprise_id: int, limit: int = 50) -> list[dict]:
+    """The enterprise's latest service requests, newest first, with their billing state."""
+    rows = session.scalars(
+        select(ServiceRequest).where(ServiceRequest.enterprise_id == enterprise_id)
+        .order_by(ServiceRequest.id.desc()).limit(limit)
+    )
+    return [{**r.as_dict(), "billing_state": r.billing_state, "billing_attempts": r.billing_attempts,
+             "billing_error": r.billing_error} for r in rows]
+
+
 def get_enterprise(session: Session, enterprise_id: int) -> Enterprise:
     enterprise = session.get(Enterprise, enterprise_id) if isinstance(enterprise_id, int) else None
     if enterprise is None:

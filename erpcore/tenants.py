@@ -5,12 +5,16 @@ An enterprise is reached by SMS at the service code followed by its extension
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, String, bindparam, func, select, true
+from sqlalchemy import DateTime, ForeignKey, Integer, String, bindparam, func, or_, select, true
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from erpcore import audit
 from erpcore.base import MYSQL_TABLE_OPTIONS, Base
+from erpcore.errors import NotFound
+from erpcore.quiet_hours import QuietHours, check_window, format_utc_offset, parse_utc_offset
 
 LANGUAGES = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -43,6 +47,11 @@ class Enterprise(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, server_default=func.now())
     # The tenant cloud (erpcore.clouds) hosting this enterprise; None: the default one.
     cloud_id: Mapped[int | None] = mapped_column(ForeignKey("tenant_clouds.id"))
+    # Its own quiet hours ("HH:MM" local time, both or neither) and local time as minutes
+    # east of UTC; None: the gateway's [notify] defaults (erpcore.quiet_hours).
+    quiet_start: Mapped[str | None] = mapped_column(String(5))
+    quiet_end: Mapped[str | None] = mapped_column(String(5))
+    utc_offset_minutes: Mapped[int | None] = mapped_column(Integer)
 
     def __repr__(self) -> str:
         return f"<Enterprise {self.code} ext={self.extension}>"
@@ -69,6 +78,19 @@ def find_by_extension(session: Session, extension: str) -> Enterprise | None:
     return enterprise
 
 
+def remember_extensions(session: Session, extensions: Iterable[str]) -> None:
+    """Load the enterprises at these extensions in one query and remember them like
+    `find_by_extension` does (a dispatcher batch of many tenants' MOs)."""
+    memo = transaction_memo(session, _MEMO_KEY)
+    wanted = sorted({e for e in extensions if e and e not in memo})
+    for start in range(0, len(wanted), 500):
+        for enterprise in session.scalars(_BY_EXTENSIONS, {"extensions": wanted[start:start + 500]}):
+            memo[enterprise.extension] = enterprise
+
+
+_BY_EXTENSIONS = select(Enterprise).where(Enterprise.extension.in_(bindparam("extensions", expanding=True)))
+
+
 def transaction_memo(session: Session, key: str) -> dict:
     """A dict (one per `key`) that lives as long as the session's current (outermost)
     transaction: for rows a dispatcher batch would otherwise load once per MO."""
@@ -88,3 +110,71 @@ def get_by_extension(session: Session, extension: str) -> Enterprise:
     if enterprise is None or not enterprise.active:
         raise EnterpriseNotFound(extension)
     return enterprise
+
+
+# -- quiet hours and local time --------------------------------------------------------------
+
+class UnknownEnterprise(NotFound):
+    code = "tenant.not_found"
+
+
+def _enterprise(session: Session, enterprise_id: int) -> Enterprise:
+    enterprise = session.get(Enterprise, enterprise_id)
+    if enterprise is None:
+        raise UnknownEnterprise(f"no enterprise {enterprise_id}", enterprise=enterprise_id)
+    return enterprise
+
+
+def quiet_settings(enterprise: Enterprise) -> dict:
+    """What the enterprise set: ``{"quiet_start", "quiet_end", "utc_offset"}`` (None =
+    the gateway's default), as the operator API and ``merp admin`` show it."""
+    offset = enterprise.utc_offset_minutes
+    return {
+        "quiet_start": enterprise.quiet_start, "quiet_end": enterprise.quiet_end,
+        "utc_offset": format_utc_offset(offset) if offset is not None else None,
+    }
+
+
+def set_quiet_hours(
+    session: Session, enterprise_id: int, start: str | None, end: str | None,
+    actor_user_id: int | None = None,
+) -> Enterprise:
+    """Give the enterprise its own quiet hours (``"22:00"``, ``"07:00"``; equal times: none
+    at all), or None and None for the gateway's default. Refuses anything but HH:MM."""
+    window = check_window(start, end)
+    enterprise = _enterprise(session, enterprise_id)
+    before = quiet_settings(enterprise)
+    enterprise.quiet_start, enterprise.quiet_end = window if window is not None else (None, None)
+    session.flush()
+    audit.record(session, enterprise.id, actor_user_id, "enterprise.quiet_hours", "enterprise",
+                 enterprise.id, before, quiet_settings(enterprise))
+    return enterprise
+
+
+def set_utc_offset(
+    session: Session, enterprise_id: int, offset: str | None, actor_user_id: int | None = None,
+) -> Enterprise:
+    """Set the enterprise's local time (``"+08:00"``), or None for the gateway's default."""
+    minutes = parse_utc_offset(offset) if offset is not None else None
+    enterprise = _enterprise(session, enterprise_id)
+    before = quiet_settings(enterprise)
+    enterprise.utc_offset_minutes = minutes
+    session.flush()
+    audit.record(session, enterprise.id, actor_user_id, "enterprise.utc_offset", "enterprise",
+                 enterprise.id, before, quiet_settings(enterprise))
+    return enterprise
+
+
+def quiet_hours_of(enterprise: Enterprise, default: QuietHours) -> QuietHours:
+    """The window that applies to the enterprise: its own settings over the default."""
+    return default.overridden(enterprise.quiet_start, enterprise.quiet_end, enterprise.utc_offset_minutes)
+
+
+def own_quiet_hours(session: Session, default: QuietHours) -> dict[int, QuietHours]:
+    """Every enterprise that set anything of its own, with the window that applies to it
+    (the rest follow ``default``). Few rows: most enterprises keep the default."""
+    rows = session.execute(
+        select(Enterprise.id, Enterprise.quiet_start, Enterprise.quiet_end, Enterprise.utc_offset_minutes)
+        .where(or_(Enterprise.quiet_start.is_not(None), Enterprise.utc_offset_minutes.is_not(None)))
+    )
+    return {row.id: default.overridden(row.quiet_start, row.quiet_end, row.utc_offset_minutes) for row in rows}

@@ -9,13 +9,14 @@ foreign number keeps its country code.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint, bindparam, false, select, true
+from sqlalchemy import ForeignKey, String, UniqueConstraint, bindparam, false, inspect, select, true, tuple_
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
 
 from erpcore.base import MYSQL_TABLE_OPTIONS, Base
 from erpcore.sites import Site
-from erpcore.tenants import Enterprise
+from erpcore.tenants import Enterprise, transaction_memo
 
 _SEPARATORS = re.compile(r"[\s\-()]")
 _CN_MOBILE = re.compile(r"1\d{10}")
@@ -82,18 +83,57 @@ class User(Base):
 
 def find_by_msisdn(session: Session, enterprise_id: int, msisdn: str) -> User | None:
     """The user of this enterprise bound to ``msisdn`` (active or not); None for a
-    number that is unknown or not a phone number at all."""
+    number that is unknown or not a phone number at all. Users `remember_senders`
+    loaded earlier in the transaction come without a query."""
     try:
         number = normalize_msisdn(msisdn)
     except InvalidMsisdn:
         return None
+    user = transaction_memo(session, _SENDERS_MEMO).get((enterprise_id, number))
+    if user is not None and _still_bound(user, enterprise_id, number):
+        return user
     return session.scalars(_BY_MSISDN, {"enterprise_id": enterprise_id, "msisdn": number}).first()
+
+
+def remember_senders(session: Session, senders: Iterable[tuple[int, str]]) -> int:
+    """Load the users bound to these (enterprise id, msisdn) pairs in one query and keep
+    them for the rest of the transaction (a dispatcher batch: one query for its senders,
+    not one per MO); returns how many were found. Numbers that are not phone numbers are
+    skipped; a number with no user is not remembered (one may be added meanwhile)."""
+    memo = transaction_memo(session, _SENDERS_MEMO)
+    wanted = set()
+    for enterprise_id, msisdn in senders:
+        try:
+            key = (enterprise_id, normalize_msisdn(msisdn))
+        except InvalidMsisdn:
+            continue
+        if key not in memo:
+            wanted.add(key)
+    ordered = sorted(wanted)
+    found = 0
+    for start in range(0, len(ordered), _CHUNK):
+        chunk = ordered[start:start + _CHUNK]
+        for user in session.scalars(_BY_SENDERS, {"senders": chunk}):
+            memo[user.enterprise_id, user.msisdn] = user
+            found += 1
+    return found
+
+
+def _still_bound(user: User, enterprise_id: int, number: str) -> bool:
+    """A remembered user is used only while it is still this number's, in this session."""
+    state = inspect(user)
+    return state.persistent and user.enterprise_id == enterprise_id and user.msisdn == number
 
 
 #: Built once: building and cache-keying a statement per MO cost more than running it.
 _BY_MSISDN = select(User).where(
     User.enterprise_id == bindparam("enterprise_id"), User.msisdn == bindparam("msisdn")
 )
+_BY_SENDERS = select(User).where(
+    tuple_(User.enterprise_id, User.msisdn).in_(bindparam("senders", expanding=True))
+)
+_SENDERS_MEMO = "merp.users_by_msisdn"
+_CHUNK = 500
 
 
 def effective_lang(user: User | None, enterprise: Enterprise | None) -> str:

@@ -1,4 +1,5 @@
-"""`merp admin export|import`: operator bulk exchange of enterprises, users, items, stock.
+"""`merp admin export|import`: operator bulk exchange of enterprises, users, items, stock
+(and `merp admin quiet-hours`, gateway/admin_quiet_hours.py).
 
 Mounted by gateway/cli.py under `merp admin`; the work is done by erpcore.exchange, this
 module only parses arguments, opens the database and prints results and errors.
@@ -29,6 +30,10 @@ def add_admin_commands(subparsers) -> None:
     load.add_argument("--enterprise", metavar="CODE", help="refuse rows of any other enterprise")
     load.add_argument("--format", choices=FORMATS, help="override the format the file name suggests")
     load.set_defaults(func=cmd_import)
+
+    from gateway.admin_quiet_hours import add_quiet_hours_command
+
+    add_quiet_hours_command(subparsers)
 
 
 def _session(url: str):

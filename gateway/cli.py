@@ -12,6 +12,7 @@ merp demo is running on localhost.
   store       {database}
   SMS centre  simulator, SMPP on {smpp}, control API on {control_url}
   metrics     {web}/metrics
+  operator    {web}/console/  (operator console; sign in with the token {operator_token})
   enterprise  DEMO (演示企业), service number {service_number}
 
 In a second terminal, be a field clerk on a handset:
@@ -72,12 +73,15 @@ def cmd_db_seed_demo(args: argparse.Namespace) -> int:
         with db.session_scope(db.make_sessionmaker(engine)) as session:
             demo.seed_demo(session)
             demo.set_demo_passwords(session)
-            added = demo.seed_load_users(session, args.load_phones) if args.load_phones else 0
+            added = (demo.seed_load_users(session, args.load_phones, team_size=args.load_team_size)
+                     if args.load_phones else 0)
     finally:
         engine.dispose()
     print(f"demo enterprise seeded in {db.describe(url)}")
     if args.load_phones:
         print(f"{added} load handsets bound from {demo.LOAD_FIRST_MSISDN} (as `merp sim load` numbers them)")
+        if args.load_team_size:
+            print(f"in teams of {args.load_team_size}, each an enterprise whose first handset is its manager")
     return 0
 
 
@@ -122,6 +126,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--smpp", default="tcp:2775:interface=127.0.0.1", help="simulator SMPP listen endpoint")
     demo.add_argument("--control", default="tcp:8025:interface=127.0.0.1", help="simulator control API endpoint")
     demo.add_argument("--web", default="tcp:8080:interface=127.0.0.1", help="gateway web server endpoint (/metrics)")
+    demo.add_argument("--operator-token", default="", metavar="TOKEN",
+                      help="token of the operator console (/console/, /api); default: a random one, printed")
     demo.set_defaults(func=cmd_demo)
 
     run = sub.add_parser("run", help="run the gateway with a config file")
@@ -139,6 +145,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_db_url(seed)
     seed.add_argument("--load-phones", type=int, default=0, metavar="M",
                       help="also bind M handsets from 13900000000 as users, for `merp sim load`")
+    seed.add_argument("--load-team-size", type=int, default=0, metavar="T",
+                      help="put the load handsets in teams of T, each its own enterprise whose first "
+                           "handset is the manager who approves the others' orders (default: all "
+                           "clerks of the demo enterprise)")
     seed.set_defaults(func=cmd_db_seed_demo)
 
     cfg = sub.add_parser("config", help="configuration helpers")

@@ -76,7 +76,8 @@ def command_handler(config: Config):
     import commands
 
     pin_above = config.commands.approval_pin_above
-    options = commands.Options(pin_above=Decimal(str(pin_above)) if pin_above > 0 else None)
+    options = commands.Options(pin_above=Decimal(str(pin_above)) if pin_above > 0 else None,
+                               utc_offset_hours=config.notify.utc_offset_hours)
     return functools.partial(commands.handle, options=options)
 
 
@@ -90,9 +91,11 @@ class GatewayService(MultiService):
         sessions = db.make_sessionmaker(self.engine)
         # One secret signs the approval links the SMS side sends and the WAP pages check.
         self.wap_secret = config.web.wap_secret.encode("utf-8") or secrets.token_bytes(32)
+        from commands.senders import prepare
+
         self.pipeline = PipelineService(
             sessions, pipeline_settings(config), reactor=reactor, handle=command_handler(config),
-            approval_link=self._approval_link_maker(config),
+            approval_link=self._approval_link_maker(config), prepare=prepare,
         )
         self.pipeline.setServiceParent(self)
         self.links = []

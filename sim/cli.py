@@ -164,6 +164,8 @@ def cmd_load(args: argparse.Namespace) -> int:
 
     try:
         commands = parse_mix(args.text)
+        if args.team_size == 1 or args.team_size < 0:
+            raise ValueError("--team-size must be 0 (no teams) or at least 2")
     except ValueError as exc:
         print(f"merp sim load: {exc}", file=sys.stderr)
         return 2
@@ -194,12 +196,15 @@ def cmd_load(args: argparse.Namespace) -> int:
                 result["status"] = 2
                 return
             runner = LoadRunner(centre, reactor, args.count, args.phones, commands,
-                                rate=args.rate, timeout=args.timeout, to=args.to, seed=args.seed)
-            print(f"load: {args.count} commands from {args.phones} handsets"
+                                rate=args.rate, timeout=args.timeout, to=args.to, seed=args.seed,
+                                team_size=args.team_size, service_code=args.service_code)
+            teams = (f" in {runner.layout.teams} teams of {args.team_size} (a manager each)"
+                     if args.team_size else "")
+            print(f"load: {args.count} commands from {args.phones} handsets{teams}"
                   f"{f' at {args.rate:g}/s' if args.rate else ''}...", flush=True)
             report = yield runner.run()
             print(format_report(report), flush=True)
-            result["status"] = 0 if report.replied else 1
+            result["status"] = 0 if report.replied and report.complete else 1
         finally:
             yield service.stopService()
 
@@ -239,7 +244,14 @@ def add_sim_commands(subparsers) -> None:
                       help="commands/s; 0 = as fast as replies come back (default: %(default)s)")
     load.add_argument("--text", default="STOCK X100",
                       help="command text, or a weighted mix 'STOCK X100=3;PENDING=1' (default: %(default)s)")
-    load.add_argument("--to", default=DEFAULT_SERVICE_NUMBER, help="service number (default: %(default)s)")
+    load.add_argument("--to", default=DEFAULT_SERVICE_NUMBER,
+                      help="service number, without teams (default: %(default)s)")
+    load.add_argument("--team-size", type=int, default=0, metavar="T",
+                      help="handsets in teams of T, each its own enterprise (as `merp db seed-demo "
+                           "--load-team-size T` seeds them): the first of a team is its manager and "
+                           "answers approval requests with Y <no>; 0 = no teams (default: %(default)s)")
+    load.add_argument("--service-code", default="1065712345",
+                      help="with teams: the service code before each team's extension (default: %(default)s)")
     load.add_argument("--timeout", type=float, default=30.0,
                       help="seconds to wait for each reply (default: %(default)s)")
     load.add_argument("--wait-bind", type=float, default=60.0,

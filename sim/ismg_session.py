@@ -56,14 +56,14 @@ class IsmgSession:
     def deliver(self, delivery) -> None:
         sequence = self._next_sequence()
         timer = self.clock.callLater(self.smsc.settings.response_timeout, self._timed_out, sequence)
-        self._in_flight[sequence] = (delivery, timer)
+        self._in_flight[sequence] = (delivery, timer, self.clock.seconds())
         self._send(Pdu(CommandId.DELIVER, sequence, delivery.body))
 
     def in_flight_count(self) -> int:
         return len(self._in_flight)
 
     def in_flight_deliveries(self) -> list:
-        return [delivery for delivery, _ in self._in_flight.values()]
+        return [entry[0] for entry in self._in_flight.values()]
 
     def describe(self) -> dict:
         return {"system_id": self.system_id, "mode": self.mode, "peer": self.peer,
@@ -117,7 +117,7 @@ class IsmgSession:
         self._answers.clear()
         pending = []
         for sequence in sorted(self._in_flight):
-            delivery, timer = self._in_flight[sequence]
+            delivery, timer, _sent_at = self._in_flight[sequence]
             if timer.active():
                 timer.cancel()
             pending.append(delivery)
@@ -177,10 +177,11 @@ class IsmgSession:
         entry = self._in_flight.pop(pdu.sequence, None)
         if entry is None:
             return
-        delivery, timer = entry
+        delivery, timer, sent_at = entry
         if timer.active():
             timer.cancel()
         if pdu.body.result == Result.OK:
+            self.smsc.ack_times[delivery.kind].append(self.clock.seconds() - sent_at)
             self.smsc.acknowledged(delivery)
         else:
             self.smsc.refused(delivery)

@@ -2,12 +2,19 @@
 simulated SMSC to a bound gateway and wait for the replies.
 
 Matching: a handset has at most one command outstanding, so the next complete message
-it receives is that command's reply. N commands are spread over M handsets: whenever a
-handset is idle and the rate allows, it sends the next command. A command not answered
-within `timeout` counts as lost; its handset then rests for another `timeout` (or until
-the late reply arrives, counted as late) so that a late reply is not taken for the
-answer to its next command. A reply arriving while no command is outstanding and none
-was lost is counted as unexpected (e.g. an alert the gateway sent on its own).
+it receives is that command's reply, unless the text says it is something the gateway
+sent on its own (an approval request, a decision, a WAP Push: sim.load_mix). N commands
+drawn from the mix are spread over the clerks: whenever one is idle and the rate allows,
+it sends the next. With teams (sim.load_mix.Layout) each team's manager answers every
+approval request it gets with ``Y <number>``, before any new command is drawn; those
+approvals count on top of the N. An ORDER reply that says the order awaits approval
+makes the runner expect that request at the team's manager: one that does not come
+within `timeout` counts as missing.
+
+A command not answered within `timeout` counts as lost; its handset then rests for
+another `timeout` (or until the late reply arrives, counted as late) so that a late
+reply is not taken for the answer to its next command. A reply arriving while no
+command is outstanding and none was lost is counted as unexpected.
 
 Latency is measured from the moment the handset sends the MO (queued at the SMSC) to
 the moment the complete (reassembled) reply reaches the handset: what a user waits.
@@ -16,51 +23,34 @@ leaves out the SMSC queue and the gateway's storing of the MO.
 """
 from __future__ import annotations
 
-import math
 import random
 from collections import deque
 from dataclasses import dataclass, field
 
 from twisted.internet import defer
 
+from sim.load_mix import (
+    APPROVE,
+    Layout,
+    approval_requested,
+    command_kind,
+    command_mix,
+    is_notice,
+    order_waiting,
+    parse_mix,
+)
+from sim.load_report import LoadReport, format_report, percentile, summarize
 
-@dataclass(frozen=True)
-class LoadReport:
-    sent: int
-    replied: int
-    lost: int
-    late: int
-    unexpected: int
-    duration: float  # seconds from the first MO to the last command settled
-    throughput: float | None  # replies per second over the run
-    latency: dict  # p50/p95/p99/max in seconds, from MO sent to reply
-    latency_after_ack: dict  # the same, from the MO's deliver_sm_resp to reply
-
-    def as_json(self) -> dict:
-        return dict(self.__dict__)
-
-
-def percentile(values: list[float], p: float) -> float | None:
-    """Nearest-rank percentile (the smallest value with at least p% at or below it)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    rank = max(1, math.ceil(p / 100.0 * len(ordered)))
-    return ordered[rank - 1]
-
-
-def summarize(values: list[float]) -> dict:
-    return {
-        "p50": percentile(values, 50),
-        "p95": percentile(values, 95),
-        "p99": percentile(values, 99),
-        "max": max(values) if values else None,
-    }
+__all__ = [
+    "LoadReport", "LoadRunner", "format_report", "parse_mix", "percentile", "summarize",
+    "wait_for_bind",
+]
 
 
 @dataclass
 class _Command:
     text: str
+    kind: str
     sent_at: float
     mo_id: str
     acked_at: float | None = None
@@ -74,8 +64,16 @@ class _Tally:
     lost: int = 0
     late: int = 0
     unexpected: int = 0
+    requests: int = 0
+    requests_missing: int = 0
+    notices: int = 0
+    kinds: dict = field(default_factory=dict)
     latencies: list = field(default_factory=list)
     after_ack: list = field(default_factory=list)
+
+    def count(self, kind: str, what: str) -> None:
+        per_kind = self.kinds.setdefault(kind, {"sent": 0, "replied": 0, "lost": 0})
+        per_kind[what] += 1
 
 
 class LoadRunner:
@@ -83,28 +81,37 @@ class LoadRunner:
 
     def __init__(self, smsc, clock, count: int, phones: int, commands, rate: float = 0.0,
                  timeout: float = 30.0, to: str | None = None, first_msisdn: str = "13900000000",
-                 seed: int | None = None):
+                 seed: int | None = None, team_size: int = 0, service_code: str = "1065712345"):
         if count < 1 or phones < 1:
             raise ValueError("count and phones must be at least 1")
         if rate < 0 or timeout <= 0:
             raise ValueError("rate must be >= 0 and timeout above 0")
+        self.layout = Layout(phones, first_msisdn, team_size, to, service_code)
+        if team_size == 1:
+            raise ValueError("a team of one is only a manager: nobody would send the mix")
         self.smsc = smsc
         self.clock = clock
         self.count = count
         self.rate = rate
         self.timeout = timeout
-        self.to = to
-        self.commands = _command_mix(commands)
+        self.commands = command_mix(commands)
         self.rng = random.Random(seed)
-        base = int(first_msisdn)
-        self.msisdns = [str(base + i) for i in range(phones)]
-        self._ours = set(self.msisdns)
-        self._idle = deque(self.msisdns)
+        self.msisdns = [self.layout.msisdn(i) for i in range(phones)]
+        self._index = {msisdn: i for i, msisdn in enumerate(self.msisdns)}
+        self._idle = deque(m for i, m in enumerate(self.msisdns) if not self.layout.is_manager(i))
+        self._approvals: dict[str, deque] = {
+            m: deque() for i, m in enumerate(self.msisdns) if self.layout.is_manager(i)
+        }
+        self._ready_managers: deque[str] = deque()  # idle managers with a request to answer
+        self._expected: dict[tuple, object] = {}  # (team, order number) -> missing timer
+        self._early: set[tuple] = set()  # requests that overtook their ORDER reply
         self._outstanding: dict[str, _Command] = {}
         self._by_mo: dict[str, _Command] = {}
         self._resting: dict[str, object] = {}
         self._tally = _Tally()
+        self._drawn = 0  # commands drawn from the mix
         self._started: float | None = None
+        self._acks_before: dict = {}
         self._next_due = 0.0
         self._pacer = None
         self._pumping = False
@@ -115,10 +122,17 @@ class LoadRunner:
         self.smsc.phonebook.add_listener(self._on_message)
         self.smsc.mo_listeners.append(self._on_mo_acked)
         self._started = self._next_due = self.clock.seconds()
+        self._acks_before = {kind: len(times) for kind, times in self._ack_times().items()}
         self._pump()
         return self._done
 
+    def _ack_times(self) -> dict:
+        return getattr(self.smsc, "ack_times", {})
+
     # -- sending ---------------------------------------------------------------------------
+
+    def _has_work(self) -> bool:
+        return bool(self._ready_managers) or (self._drawn < self.count and bool(self._idle))
 
     def _pump(self) -> None:
         if self._pumping:
@@ -126,25 +140,34 @@ class LoadRunner:
         self._pumping = True
         try:
             self._pacer = None
-            while self._tally.sent < self.count and self._idle:
+            while self._has_work():
                 now = self.clock.seconds()
                 if self.rate and now < self._next_due:
                     self._pacer = self.clock.callLater(self._next_due - now, self._pump)
                     return
-                self._send(self._idle.popleft(), now)
+                self._send(*self._take_work(), now)
                 if self.rate:
                     self._next_due = max(self._next_due, now - 1.0) + 1.0 / self.rate
         finally:
             self._pumping = False
         self._check_done()
 
-    def _send(self, msisdn: str, now: float) -> None:
+    def _take_work(self) -> tuple[str, str]:
+        """(handset, text): a manager's approval first, else the next command of the mix."""
+        if self._ready_managers:
+            manager = self._ready_managers.popleft()
+            return manager, f"Y {self._approvals[manager].popleft()}"
+        self._drawn += 1
+        return self._idle.popleft(), self._next_text()
+
+    def _send(self, msisdn: str, text: str, now: float) -> None:
         # Registered before queueing: an in-process ESME may answer before queue_mo returns.
-        command = _Command(self._next_text(), now, "")
+        command = _Command(text, command_kind(text), now, "")
         command.timer = self.clock.callLater(self.timeout, self._lost, msisdn)
         self._outstanding[msisdn] = command
         self._tally.sent += 1
-        mo = self.smsc.queue_mo(msisdn, self.to, command.text)
+        self._tally.count(command.kind, "sent")
+        mo = self.smsc.queue_mo(msisdn, self.layout.recipient(self._index[msisdn]), text)
         command.mo_id = mo.mo_id
         if mo.acked_at is not None:
             command.acked_at = mo.acked_at
@@ -166,7 +189,14 @@ class LoadRunner:
 
     def _on_message(self, handset, message) -> None:
         msisdn = handset.msisdn
-        if msisdn not in self._ours:
+        if msisdn not in self._index:
+            return
+        number = approval_requested(message.text)
+        if number is not None:
+            self._request_arrived(msisdn, number)
+            return
+        if is_notice(message.text):
+            self._tally.notices += 1
             return
         now = self.clock.seconds()
         command = self._outstanding.pop(msisdn, None)
@@ -174,9 +204,12 @@ class LoadRunner:
             command.timer.cancel()
             self._by_mo.pop(command.mo_id, None)
             self._tally.replied += 1
+            self._tally.count(command.kind, "replied")
             self._tally.latencies.append(now - command.sent_at)
             if command.acked_at is not None:
                 self._tally.after_ack.append(now - command.acked_at)
+            if command.kind == "ORDER":
+                self._order_answered(msisdn, message.text)
             self._release(msisdn)
         elif msisdn in self._resting:
             self._resting.pop(msisdn).cancel()
@@ -185,10 +218,50 @@ class LoadRunner:
         else:
             self._tally.unexpected += 1
 
+    def _request_arrived(self, msisdn: str, number: str) -> None:
+        """An approval request: its team's manager queues ``Y <number>``."""
+        index = self._index[msisdn]
+        if not self.layout.is_manager(index):
+            self._tally.notices += 1  # not ours to answer (a manager outside the layout's)
+            return
+        self._tally.requests += 1
+        key = (self.layout.team_of(index), number)
+        timer = self._expected.pop(key, None)
+        if timer is not None:
+            timer.cancel()
+        else:
+            self._early.add(key)
+        self._approvals[msisdn].append(number)
+        if self._free(msisdn) and msisdn not in self._ready_managers:
+            self._ready_managers.append(msisdn)
+            if self._pacer is None:
+                self._pump()
+
+    def _order_answered(self, msisdn: str, text: str) -> None:
+        """Expect the approval request of an order the reply says is waiting."""
+        index = self._index[msisdn]
+        number = order_waiting(text)
+        if number is None or not self.layout.team_size:
+            return
+        key = (self.layout.team_of(index), number)
+        if key in self._early:
+            self._early.discard(key)
+        else:
+            self._expected[key] = self.clock.callLater(self.timeout, self._request_missing, key)
+
+    def _request_missing(self, key: tuple) -> None:
+        del self._expected[key]
+        self._tally.requests_missing += 1
+        self._check_done()
+
+    def _free(self, msisdn: str) -> bool:
+        return msisdn not in self._outstanding and msisdn not in self._resting
+
     def _lost(self, msisdn: str) -> None:
         command = self._outstanding.pop(msisdn)
         self._by_mo.pop(command.mo_id, None)
         self._tally.lost += 1
+        self._tally.count(command.kind, "lost")
         self._resting[msisdn] = self.clock.callLater(self.timeout, self._rested, msisdn)
         self._check_done()
 
@@ -197,7 +270,11 @@ class LoadRunner:
         self._release(msisdn)
 
     def _release(self, msisdn: str) -> None:
-        self._idle.append(msisdn)
+        if msisdn in self._approvals:
+            if self._approvals[msisdn]:
+                self._ready_managers.append(msisdn)
+        else:
+            self._idle.append(msisdn)
         if self._pacer is None:
             self._pump()
         else:
@@ -208,8 +285,10 @@ class LoadRunner:
     def _check_done(self) -> None:
         if self._done is None or self._done.called:
             return
-        if self._tally.sent < self.count or self._outstanding:
+        if self._drawn < self.count or self._outstanding or self._expected:
             return
+        if any(self._approvals.values()):
+            return  # requests still to answer (their managers busy or resting)
         self._finish()
 
     def _finish(self) -> None:
@@ -232,40 +311,13 @@ class LoadRunner:
             throughput=throughput,
             latency=summarize(tally.latencies),
             latency_after_ack=summarize(tally.after_ack),
+            kinds={kind: dict(counts) for kind, counts in tally.kinds.items()},
+            ack_latency=summarize([t for kind, times in self._ack_times().items()
+                                   for t in times[self._acks_before.get(kind, 0):]]),
+            requests=tally.requests,
+            requests_missing=tally.requests_missing,
+            notices=tally.notices,
         ))
-
-
-def _command_mix(commands) -> list[tuple[str, float]]:
-    """A text, or {text: weight}, or [(text, weight)] -> [(text, weight)], checked."""
-    if isinstance(commands, str):
-        pairs = [(commands, 1.0)]
-    elif isinstance(commands, dict):
-        pairs = list(commands.items())
-    else:
-        pairs = list(commands)
-    if not pairs or any(not isinstance(t, str) or not t.strip() for t, _ in pairs):
-        raise ValueError("commands must be non-empty texts")
-    if any(w < 0 for _, w in pairs) or sum(w for _, w in pairs) <= 0:
-        raise ValueError("command weights must be >= 0 with at least one above 0")
-    return [(t, float(w)) for t, w in pairs]
-
-
-def parse_mix(text: str) -> list[tuple[str, float]]:
-    """The command-line mix "STOCK X100=3;PENDING=1" (';' between, '=' before a weight)."""
-    pairs = []
-    for item in text.split(";"):
-        item = item.strip()
-        if not item:
-            continue
-        command, sep, weight = item.rpartition("=")
-        if sep and command.strip():
-            try:
-                pairs.append((command.strip(), float(weight)))
-                continue
-            except ValueError:
-                pass
-        pairs.append((item, 1.0))
-    return _command_mix(pairs)
 
 
 def wait_for_bind(smsc, clock, timeout: float) -> defer.Deferred:
@@ -292,22 +344,3 @@ def wait_for_bind(smsc, clock, timeout: float) -> defer.Deferred:
     smsc.bind_listeners.append(bound)
     bound()
     return d
-
-
-def format_report(report: LoadReport) -> str:
-    def ms(value):
-        return "n/a" if value is None else f"{value * 1000:.1f}"
-
-    def line(title, stats):
-        return (f"{title}: p50 {ms(stats['p50'])}  p95 {ms(stats['p95'])}  "
-                f"p99 {ms(stats['p99'])}  max {ms(stats['max'])} ms")
-
-    throughput = "n/a" if report.throughput is None else f"{report.throughput:.1f}"
-    lines = [
-        f"sent {report.sent}, replied {report.replied}, lost {report.lost} "
-        f"(late {report.late}, unexpected {report.unexpected})",
-        f"duration {report.duration:.2f} s, throughput {throughput} replies/s",
-        line("latency MO sent -> reply", report.latency),
-        line("latency MO acked -> reply", report.latency_after_ack),
-    ]
-    return "\n".join(lines)

@@ -98,6 +98,9 @@ class Smsc:
         self.sessions: list = []
         self.ready: deque[Delivery] = deque()
         self.mos: dict[str, MoRecord] = {}
+        # Seconds from each deliver_sm to its ESME_ROK resp, per kind ("mo", "receipt"):
+        # how long the ESME took to store before acknowledging (the load report's figure).
+        self.ack_times: dict[str, list[float]] = {"mo": [], "receipt": []}
         self.mo_listeners: list[Callable[[MoRecord], None]] = []
         self.bind_listeners: list[Callable[[object], None]] = []
         self._udh_ref = self.rng.randrange(256)

@@ -66,14 +66,14 @@ class SmscSession:
         """Send one deliver_sm and wait (response_timeout) for its resp."""
         sequence = self._next_sequence()
         timer = self.clock.callLater(self.smsc.settings.response_timeout, self._timed_out, sequence)
-        self._in_flight[sequence] = (delivery, timer)
+        self._in_flight[sequence] = (delivery, timer, self.clock.seconds())
         self._send(Pdu(CommandId.DELIVER_SM, sequence, 0, delivery.body))
 
     def in_flight_count(self) -> int:
         return len(self._in_flight)
 
     def in_flight_deliveries(self) -> list:
-        return [delivery for delivery, _ in self._in_flight.values()]
+        return [entry[0] for entry in self._in_flight.values()]
 
     def describe(self) -> dict:
         return {
@@ -129,7 +129,7 @@ class SmscSession:
         self.closed = True
         pending = []
         for sequence in sorted(self._in_flight):
-            delivery, timer = self._in_flight[sequence]
+            delivery, timer, _sent_at = self._in_flight[sequence]
             if timer.active():
                 timer.cancel()
             pending.append(delivery)
@@ -170,10 +170,11 @@ class SmscSession:
         entry = self._in_flight.pop(pdu.sequence, None)
         if entry is None:
             return  # late (already timed out and taken back) or never sent
-        delivery, timer = entry
+        delivery, timer, sent_at = entry
         if timer.active():
             timer.cancel()
         if pdu.command_id == CommandId.DELIVER_SM_RESP and pdu.status == Status.ESME_ROK:
+            self.smsc.ack_times[delivery.kind].append(self.clock.seconds() - sent_at)
             self.smsc.acknowledged(delivery)
         else:
             self.smsc.refused(delivery)

@@ -15,7 +15,7 @@ from erpcore.items import Item
 from erpcore.sites import Site
 from erpcore.stock import StockLevel
 from sync.rawsql import fetch
-from sync.source import TableSource, keyset_after
+from sync.source import TableSource, chunk_statement, keyset_after
 from sync.spec import Rule, TableSpec
 
 ITEM_FIELDS = ("sku", "name", "name_en", "brand", "model", "tac", "unit_price")
@@ -59,6 +59,11 @@ class StockSource:
         if after is not None:
             query = query.where(keyset_after(self.pk_columns, after))
         return fetch(conn, query.order_by(*self.pk_columns).limit(limit))
+
+    def chunk_statement(self, fields, after: bool):
+        """As `TableSource.chunk_statement`: the fields at these positions, one chunk."""
+        columns = [self._select.selected_columns[i] for i in fields]
+        return chunk_statement(columns, self._select, self.pk_columns, after)
 
     def read_many(self, conn: Connection, pks) -> dict[tuple, tuple]:
         """One query per 500 keys (SKUs in, sites in; the pairs picked out here)."""

@@ -112,7 +112,7 @@ class SyncPeer:
         outcome = Outcome()
         try:
             for table in self.side.sources:
-                yield self.run(self.side.scan, table, mode)
+                yield self.scan(table, mode)
                 yield self.push(table, outcome)
         except PeerError as exc:
             self._failed(exc)
@@ -121,6 +121,15 @@ class SyncPeer:
         yield self._check_lag()
         self._report(outcome)
         return outcome
+
+    @defer.inlineCallbacks
+    def scan(self, table: str, mode: str = FAST):
+        """Scan ``table`` a chunk per database call, so requests from the peer (and any
+        other database work) run between chunks instead of after a million rows."""
+        scanner = self.side.scanner(table, mode)
+        while (yield self.run(self.side.scan_step, scanner)):
+            pass
+        return scanner.report
 
     @defer.inlineCallbacks
     def push(self, table: str, outcome: Outcome):
@@ -180,7 +189,7 @@ class SyncPeer:
         marked = 0
         try:
             for table in self.side.sources:
-                yield self.run(self.side.scan, table, FULL)
+                yield self.scan(table, FULL)
                 yield self.push(table, Outcome())
                 theirs = (yield self.client.command("digest", table=table, buckets=buckets))["digests"]
                 ours = yield self.run(self.side.digests, table, buckets)

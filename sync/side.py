@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sync import apply, digest, sender
 from sync.clock import now_ms
 from sync.models import DIRTY, SENT, MirrorRow
-from sync.scan import FULL, ScanReport, scan_chunks
+from sync.scan import FULL, ScanReport, Scanner
 from sync.spec import Role
 
 M = MirrorRow.__table__
@@ -44,14 +44,21 @@ class Side:
             raise UnknownTable(f"table {table!r} is not synced here") from None
 
     # -- scans -------------------------------------------------------------------------
+    def scanner(self, table: str, mode: str = FULL) -> Scanner:
+        """A scan of one table, to be run a chunk at a time with `scan_step`."""
+        return Scanner(self.source(table), self.scope, mode, self.settings.scan_chunk, now_ms())
+
+    def scan_step(self, scanner: Scanner) -> bool:
+        """One chunk of a scan in its own transaction; True while there is more."""
+        with self.engine.begin() as conn:
+            return scanner.step(conn)
+
     def scan(self, table: str, mode: str = FULL) -> ScanReport:
-        """Scan one table against its mirror; each chunk's marks commit on their own."""
-        report = ScanReport()
-        with self.engine.connect() as conn:
-            for _ in scan_chunks(conn, self.source(table), self.scope, mode,
-                                 self.settings.scan_chunk, now_ms(), report):
-                conn.commit()
-        return report
+        """A whole scan in this thread, each chunk's marks committed on their own."""
+        scanner = self.scanner(table, mode)
+        while self.scan_step(scanner):
+            pass
+        return scanner.report
 
     # -- sending -----------------------------------------------------------------------
     def pending_batches(self, table: str) -> list[sender.Batch]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import (MetaData, Table, and_, bindparam, delete, insert, null, or_, select,
+from sqlalchemy import (Integer, MetaData, Table, and_, bindparam, delete, insert, or_, select,
                         update)
 from sqlalchemy.engine import Connection
 
@@ -26,6 +26,16 @@ def keyset_after(columns: Sequence, after: tuple):
         parts.append(columns[i] > after[i])
         clauses.append(and_(*parts))
     return or_(*clauses)
+
+
+def chunk_statement(columns: Sequence, base, pk_columns: Sequence, after: bool):
+    """``base`` (a SELECT with its joins and scope) re-pointed at ``columns``, in key order,
+    one chunk: bind ``_limit``, and with ``after`` the key ``_after0``, ``_after1``, ..."""
+    query = base.with_only_columns(*columns)
+    if after:
+        query = query.where(keyset_after(
+            pk_columns, [bindparam(f"_after{i}") for i in range(len(pk_columns))]))
+    return query.order_by(*pk_columns).limit(bindparam("_limit", type_=Integer))
 
 
 class TableSource:
@@ -60,6 +70,12 @@ class TableSource:
             query = query.where(keyset_after(self.pk_columns, after))
         return fetch(conn, query.order_by(*self._order).limit(limit))
 
+    def chunk_statement(self, fields: Sequence[int], after: bool):
+        """SELECT of the fields at these positions for one keyset chunk: bind ``_limit``,
+        and with ``after`` the key to start after as ``_after0``, ``_after1``, ..."""
+        return chunk_statement([self.columns[i] for i in fields], self._select,
+                               self.pk_columns, after)
+
     def read_many(self, conn: Connection, pks: Sequence[tuple]) -> dict[tuple, tuple]:
         """The rows of these primary keys (missing keys are absent from the answer)."""
         found: dict[tuple, tuple] = {}
@@ -73,41 +89,6 @@ class TableSource:
             for row in fetch(conn, self._select.where(cond)):
                 found[row[:n]] = row
         return found
-
-    @property
-    def joinable(self) -> bool:
-        """A single text key: a scan can join the mirror on it in one query."""
-        return self.spec.pk_types == ("str",)
-
-    def read_joined_chunk(self, conn: Connection, mirror, scope: str, after: tuple | None,
-                          limit: int, fingerprint: str | None = None) -> list[tuple]:
-        """Rows after ``after`` with their mirror row's (id, pk, row_hash, key_hash,
-        tombstone, flag) appended (NULLs when the mirror has none). With ``fingerprint``
-        ("row_hash" or "key_hash") the pk and the other hash come back NULL: a scan needs
-        neither, and not decoding them is a tenth of a full scan's time."""
-        m = mirror.c
-        hashes = [m.row_hash, m.key_hash]
-        if fingerprint is not None:
-            hashes = [c if c.name == fingerprint else null() for c in hashes]
-        pk = m.pk if fingerprint is None else null()
-        query = (select(*self.columns, m.id, pk, *hashes, m.tombstone, m.flag)
-                 .select_from(self.table.outerjoin(mirror, and_(
-                     m.scope == scope, m.table_name == self.spec.name,
-                     m.pk == self.pk_columns[0])))
-                 .where(*[c == v for c, v in self.scope_columns]))
-        if after is not None:
-            query = query.where(self.pk_columns[0] > after[0])
-        return fetch(conn, query.order_by(self.pk_columns[0]).limit(limit))
-
-    def mirror_orphans(self, conn: Connection, mirror, scope: str) -> list[tuple]:
-        """Live mirror rows whose key the table no longer has (deletes)."""
-        from sqlalchemy import exists
-
-        m = mirror.c
-        gone = ~exists().where(self.pk_columns[0] == m.pk,
-                               *[c == v for c, v in self.scope_columns])
-        return fetch(conn, select(m.id, m.pk, m.row_hash, m.key_hash, m.tombstone, m.flag).where(
-            m.scope == scope, m.table_name == self.spec.name, m.tombstone.is_(False), gone))
 
     def _match(self, pk: tuple):
         return and_(*[c == v for c, v in zip(self.pk_columns, pk)],

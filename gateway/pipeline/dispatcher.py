@@ -1,30 +1,46 @@
 """Runs the command of every stored MO and queues its reply: the transactional outbox.
 
-Per MO, one savepoint inside the batch's transaction holds the business change (made by
-`commands.handle` through the session); the reply's outbox rows, the command_log rows and
-the "done" marks of the whole batch are then written together, a few statements for all
-MOs, in the same transaction: all of them or none (ARCHITECTURE.md, "Message path",
-step 3). If that batch write fails (say, another process already logged one of the MOs),
-a savepoint around the whole batch rolls every change back and the batch is done again
-one MO at a time, each MO's change and writes in its own savepoint, so one bad MO costs
-only itself. A command that raises is rolled back to its savepoint and the user still
-gets a short "system busy" reply, logged with ok=False, so no MO is ever stuck. An MO that was
-already claimed `max_attempts` times (its batch kept dying) is answered the same way
-without running the command again.
+A claimed batch runs in one transaction: first the batch's enterprises and senders are
+looked up at once (commands.senders), then every MO's command runs through the session
+(`commands.handle`), and the reply's outbox rows, the command_log rows and the "done"
+marks of the whole batch are written together, a few statements for all MOs: all of them
+or none (ARCHITECTURE.md, "Message path", step 3). A command that refuses changes
+nothing by itself (a writing command runs in its own savepoint: commands.runner), so the
+MOs of a batch need no savepoint each. If a command raises, or the batch write fails
+(say, another process already logged one of the MOs), a savepoint around the whole batch
+rolls every change back and the batch is done again one MO at a time, each MO's change
+and writes in its own savepoint, so one bad MO costs only itself: a command that raises
+then is rolled back to its savepoint and the user still gets a short "system busy"
+reply, logged with ok=False, so no MO is ever stuck. An MO that was already claimed
+`max_attempts` times (its batch kept dying) is answered the same way without running the
+command again.
 
 It runs on start-up (resume), when the inbox writer stored new MOs, and on a timer
-(abandoned claims whose lease ran out, long MOs whose parts stopped coming).
+(abandoned claims whose lease ran out, long MOs whose parts stopped coming). After a
+batch it wakes the outbox sender (replies queued) and the notifier, when a command of
+the batch stored a notification. With MySQL/MariaDB `passes` batches may be in flight at
+once, each on its own connection (claims skip each other's rows), so that one batch's
+waits for the server overlap another's work; a batch whose transaction fails (a
+deadlock) gives its MOs back at once instead of leaving them to their lease.
+
+An MO whose text carries a secret (a SERVICE request's password) keeps its raw text until
+its command has run — a crash before that runs it again after restart — and gets the
+masked text (``Outcome.kept_text``) in the batch write that logs it (erpcore.mo_texts).
 """
 from __future__ import annotations
 
 import logging
 import random
+import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
+from sqlalchemy import event
 from twisted.python.failure import Failure
 
-from erpcore import inbox, outbox
+from erpcore import inbox, mo_texts, outbox
+from erpcore.notifications import StoredNotification
 from gateway.messages import InboundSms
 from gateway.pipeline.routing import Router
 from gateway.pipeline.db_worker import DbWorker, clock_now
@@ -43,6 +59,12 @@ def default_handle():
     from commands import handle
 
     return handle
+
+
+def default_prepare():
+    from commands.senders import prepare
+
+    return prepare
 
 
 class Dispatcher(PollingService):
@@ -64,12 +86,20 @@ class Dispatcher(PollingService):
         on_queued: Callable[[], None] | None = None,
         rng: random.Random | None = None,
         router: Router | None = None,
+        prepare: Callable | None = None,
+        on_notified: Callable[[], None] | None = None,
+        passes: int = 1,
+        on_replies: Callable | None = None,
+        reply_lease: float = 60.0,
     ):
         self._worker = worker
         self._clock = clock
         self._service_code = service_code
         self._router = router or Router(service_code)
         self._handle = handle or default_handle()
+        # Looks up a batch's senders at once; only with the command layer's own handle
+        # unless given (a test's handle has no use for it).
+        self._prepare = prepare if prepare is not None else (default_prepare() if handle is None else None)
         self._split = split or default_split()
         self._batch = batch
         self._lease = timedelta(seconds=lease)
@@ -78,8 +108,15 @@ class Dispatcher(PollingService):
         self._seen_retention = timedelta(seconds=seen_retention)
         self._poll_interval = poll_interval
         self.on_queued = on_queued
+        self.on_notified = on_notified
+        # Given: a batch's replies are stored already claimed and handed over with the
+        # end of their lease (on_replies(rows, lease_end)), the sender need not claim them.
+        self.on_replies = on_replies
+        self._reply_lease = timedelta(seconds=reply_lease)
         self._refs = ConcatRefs(rng)
-        self._running = False
+        self._passes = max(1, passes)
+        self._in_flight = 0
+        self._metrics_lock = threading.Lock()
         self._again = False
         # metrics
         self.handled = 0
@@ -87,6 +124,7 @@ class Dispatcher(PollingService):
         self.given_up = 0
         self.failed_batches = 0
         self.expired_long = 0
+        self.retried_batches = 0  # batches done again one MO at a time
 
     # -- service ----------------------------------------------------------------------
 
@@ -112,11 +150,11 @@ class Dispatcher(PollingService):
     # -- the claim / dispatch loop ------------------------------------------------------
 
     def wake(self) -> None:
-        """Look for MOs now (coalesced: at most one pass in flight)."""
-        if self._running:
+        """Look for MOs now (coalesced: at most `passes` passes in flight)."""
+        if self._in_flight >= self._passes:
             self._again = True
             return
-        self._running = True
+        self._in_flight += 1
         self._again = False
         now = clock_now(self._clock)
         d = self._worker.run(inbox.claim, self._batch, now, self._lease)
@@ -126,44 +164,121 @@ class Dispatcher(PollingService):
     def _dispatch_claimed(self, mos: list[inbox.StoredMo]):
         if not mos:
             return 0
-        d = self._worker.run(self.dispatch_batch, mos, clock_now(self._clock))
-        d.addCallback(lambda queued: (len(mos), queued))
+        d = self._worker.run(self._dispatch_pass, mos, clock_now(self._clock), time.monotonic())
+        d.addCallbacks(lambda outcome: (len(mos), *outcome), self._release, errbackArgs=(mos,))
+        return d
+
+    def _release(self, failure, mos: list[inbox.StoredMo]):
+        """The batch rolled back (a deadlock, the connection lost): give its MOs back at
+        once rather than after their lease; their claims still count as attempts."""
+        d = self._worker.run(inbox.release, [mo.id for mo in mos])
+        d.addErrback(lambda f: log.warning("releasing %d MOs failed (claimed again after their "
+                                           "lease): %s", len(mos), f.getErrorMessage()))
+        d.addBoth(lambda _: failure)
         return d
 
     def _pass_done(self, result) -> None:
-        self._running = False
+        self._in_flight -= 1
         if isinstance(result, Failure):
-            # The batch rolled back; its MOs are claimed again once their lease runs out.
             self.failed_batches += 1
             log.error("dispatch pass failed: %s", result.getErrorMessage())
             return
-        claimed, queued = result if isinstance(result, tuple) else (0, 0)
-        if queued and self.on_queued is not None:
-            self.on_queued()
+        claimed, queued, notified, replies, lease_end = (
+            result if isinstance(result, tuple) else (0, 0, False, [], None))
+        if replies:
+            self.on_replies(replies, lease_end)
+        if queued > len(replies) and self.on_queued is not None:
+            self.on_queued()  # replies left in the queue: the sender claims them
+        if notified and self.on_notified is not None:
+            self.on_notified()
         if claimed >= self._batch or self._again:
             self.wake()
 
     # -- in the db thread ---------------------------------------------------------------
 
-    def dispatch_batch(self, session, mos: list[inbox.StoredMo], now) -> int:
-        """Handle each MO in its own savepoint; returns how many outbox parts were queued."""
-        inbox.renew(session, [mo.id for mo in mos], now + self._lease)
+    def _dispatch_pass(self, session, mos, now, scheduled_at: float) -> tuple:
+        """A batch of the loop: (parts queued, whether the batch stored notifications for
+        the notifier to send, the replies stored already claimed for `on_replies`, the
+        end of their lease)."""
+        stored = []
+
+        def persisted(_session, instance) -> None:
+            if isinstance(instance, StoredNotification):
+                stored.append(instance.id)
+
+        event.listen(session, "pending_to_persistent", persisted)
+        try:
+            queued, claimed = self._dispatch(session, mos, now, scheduled_at,
+                                             claim_replies=self.on_replies is not None)
+        finally:
+            event.remove(session, "pending_to_persistent", persisted)
+        return queued, bool(stored), claimed, now + self._reply_lease
+
+    def dispatch_batch(self, session, mos: list[inbox.StoredMo], now,
+                       scheduled_at: float | None = None) -> int:
+        """Handle the MOs of one claim; returns how many outbox parts were queued.
+
+        `scheduled_at` (time.monotonic() when the batch was handed to the db worker): the
+        claim's lease is renewed only when the batch waited long for a thread (a quarter
+        of the lease), else the claim's own lease covers it; None: always renewed."""
+        return self._dispatch(session, mos, now, scheduled_at)[0]
+
+    def _dispatch(self, session, mos, now, scheduled_at, claim_replies: bool = False):
+        waited = None if scheduled_at is None else time.monotonic() - scheduled_at
+        if waited is None or waited > self._lease.total_seconds() / 4:
+            inbox.renew(session, [mo.id for mo in mos], now + self._lease)
+        if self._prepare is not None:
+            self._prepare_senders(session, mos)
         counts = _Counts()
+        claimed: list[outbox.DueSms] = []
         try:
             with session.begin_nested():
                 writes = _Writes()
                 for mo in mos:
-                    self._dispatch_one(session, mo, now, counts, writes)
-                queued = writes.flush(session, now)
-        except Exception:
-            log.exception("writing the replies of %d MOs at once failed; one by one now",
-                          len(mos))
+                    self._run_one(session, mo, now, counts, writes)
+                queued, claimed = writes.flush(session, now, self._reply_lease if claim_replies else None)
+        except Exception as error:
+            log.warning("a batch of %d MOs failed (%s: %s); doing it again one MO at a time",
+                        len(mos), type(error).__name__, error)
+            with self._metrics_lock:
+                self.retried_batches += 1
             counts = _Counts()
+            claimed = []  # the one-by-one replies stay queued for the sender to claim
             queued = sum(self._dispatch_one(session, mo, now, counts) for mo in mos)
-        self.handled += counts.handled
-        self.command_errors += counts.errors
-        self.given_up += counts.given_up
-        return queued
+        with self._metrics_lock:  # passes may run on two threads at once
+            self.handled += counts.handled
+            self.command_errors += counts.errors
+            self.given_up += counts.given_up
+        return queued, claimed
+
+    def _prepare_senders(self, session, mos) -> None:
+        """The batch's enterprises and senders in two queries (a failure only costs them)."""
+        try:
+            self._prepare(session, [(mo, self._router.service_code(mo.link, mo.recipient)) for mo in mos])
+        except Exception:
+            log.exception("looking up the senders of %d MOs at once failed; one by one instead", len(mos))
+
+    def _run_one(self, session, mo: inbox.StoredMo, now, counts, writes) -> None:
+        """One MO of a batch, no savepoint of its own: an exception ends the batch's try."""
+        if mo.attempts > self._max_attempts:
+            counts.given_up += 1
+            log.error("MO %s claimed %d times; answering 'busy' without running it",
+                      mo.id, mo.attempts)
+            self._finish(session, writes, mo, now, ERROR_REPLY, ERROR_COMMAND, False,
+                         kept_text=busy_kept_text(mo.text))
+            return
+        result = self._command(session, mo)
+        self._finish(
+            session, writes, mo, now, result.reply, result.command, result.ok,
+            result.enterprise_id, result.user_id, getattr(result, "kept_text", None),
+        )
+        counts.handled += 1
+
+    def _command(self, session, mo: inbox.StoredMo):
+        sms = InboundSms(
+            link=mo.link, sender=mo.sender, recipient=mo.recipient, text=mo.text, smsc_id=mo.smsc_id,
+        )
+        return self._handle(session, sms, self._router.service_code(mo.link, mo.recipient))
 
     def _dispatch_one(self, session, mo: inbox.StoredMo, now, counts, writes=None) -> int:
         """Run one MO's command in a savepoint; its writes go to `writes` (the batch's,
@@ -171,15 +286,10 @@ class Dispatcher(PollingService):
         if mo.attempts <= self._max_attempts:
             try:
                 with session.begin_nested():
-                    sms = InboundSms(
-                        link=mo.link, sender=mo.sender, recipient=mo.recipient,
-                        text=mo.text, smsc_id=mo.smsc_id,
-                    )
-                    code = self._router.service_code(mo.link, mo.recipient)
-                    result = self._handle(session, sms, code)
+                    result = self._command(session, mo)
                     queued = self._finish(
                         session, writes, mo, now, result.reply, result.command, result.ok,
-                        result.enterprise_id, result.user_id,
+                        result.enterprise_id, result.user_id, getattr(result, "kept_text", None),
                     )
                 counts.handled += 1
                 return queued
@@ -193,23 +303,26 @@ class Dispatcher(PollingService):
                       mo.id, mo.attempts)
         try:
             with session.begin_nested():
-                return self._finish(session, writes, mo, now, ERROR_REPLY, ERROR_COMMAND, False)
+                return self._finish(session, writes, mo, now, ERROR_REPLY, ERROR_COMMAND, False,
+                                    kept_text=busy_kept_text(mo.text))
         except Exception:
             # Typically: another process already logged it (unique command_log.inbox_id).
             log.exception("could not answer MO %s; it is retried after its lease", mo.id)
             return 0
 
     def _finish(self, session, writes, mo, now, reply, command, ok, enterprise_id=None,
-                user_id=None):
+                user_id=None, kept_text=None):
         parts = self.reply_parts(mo, reply) if reply else []
         log_row = inbox.command_log_row(mo.id, command or "", bool(ok), now, enterprise_id,
                                         user_id)
         if writes is not None:
-            writes.add(parts, log_row, mo.id)
+            writes.add(parts, log_row, mo.id, kept_text)
             return len(parts)
         outbox.enqueue(session, parts, now)
         inbox.log_commands(session, [log_row])
         inbox.mark_done(session, [mo.id], now)
+        if kept_text is not None:
+            mo_texts.replace_texts(session, {mo.id: kept_text})
         return len(parts)
 
     def reply_parts(self, mo: inbox.StoredMo, reply: str) -> list[outbox.OutboxPart]:
@@ -218,6 +331,18 @@ class Dispatcher(PollingService):
             reply[:MAX_REPLY_CHARS], mo.recipient, mo.sender, self._split, self._refs,
             fallback=ERROR_REPLY, what=f"reply to MO {mo.id}", inbox_id=mo.id, link=mo.link,
         )
+
+
+def busy_kept_text(text: str) -> str | None:
+    """What to keep of an MO answered "busy" (its command never finished): the command
+    layer's masking when it can tell, else the text as it came."""
+    try:
+        from commands import kept_text
+
+        return kept_text(text)
+    except Exception:
+        log.exception("masking the text of an MO failed; it is kept as it came")
+        return None
 
 
 class _Counts:
@@ -234,16 +359,29 @@ class _Writes:
         self.parts: list[outbox.OutboxPart] = []
         self.log_rows: list[dict] = []
         self.done: list[int] = []
+        self.kept: dict[int, str] = {}  # inbox id -> masked text
 
-    def add(self, parts, log_row: dict, inbox_id: int) -> None:
+    def add(self, parts, log_row: dict, inbox_id: int, kept_text: str | None = None) -> None:
         self.parts.extend(parts)
         self.log_rows.append(log_row)
         self.done.append(inbox_id)
+        if kept_text is not None:
+            self.kept[inbox_id] = kept_text
 
-    def flush(self, session, now) -> int:
-        queued = outbox.enqueue(session, self.parts, now) if self.parts else 0
+    def flush(self, session, now, claim_lease=None) -> tuple[int, list]:
+        """Write it all; (parts queued, the parts as claimed rows when `claim_lease` is
+        given and the backend can return them, else [] and they wait in the queue)."""
+        claimed = None
+        if self.parts and claim_lease is not None:
+            claimed = outbox.enqueue_claimed(session, self.parts, now, claim_lease)
+        if claimed is None:
+            queued = outbox.enqueue(session, self.parts, now) if self.parts else 0
+            claimed = []
+        else:
+            queued = len(claimed)
         if self.log_rows:
             inbox.log_commands(session, self.log_rows)
         if self.done:
             inbox.mark_done(session, self.done, now)
-        return queued
+        mo_texts.replace_texts(session, self.kept)
+        return queued, claimed

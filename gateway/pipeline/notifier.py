@@ -6,8 +6,11 @@ so several gateway processes never send one twice), write each in its reader's l
 split it, enqueue the parts from the enterprise's number (service code + extension) and
 mark the rows queued. Runs after every dispatcher batch (``wake``) and on a timer.
 
-Quiet hours (enterprise local time, ``[notify]``) hold non-urgent notifications until they
-end; urgent ones (task assignments) go at once. Approval requests carry a signed link to
+Quiet hours hold non-urgent notifications until they end; urgent ones (task assignments)
+go at once. Each enterprise has its own window in its own local time (erpcore.tenants:
+its settings, else ``[notify]``'s, which ``quiet`` carries; a changed setting applies
+within SETTINGS_TTL), judged on every pass at the injected clock's time: one
+enterprise's night holds only its own notifications. Approval requests carry a signed link to
 the document's WAP page when an ``approval_link(enterprise_id, order_number)``
 callable is given (the seam for gateway/web/wap).
 """
@@ -16,13 +19,14 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from twisted.python.failure import Failure
 
-from erpcore import notifications, orders, outbox
+from commands.length import clip_keeping
+from erpcore import notifications, orders, outbox, tenants
 from erpcore.notifications import StoredNotification
+from erpcore.quiet_hours import QuietHours
 from erpcore.tenants import Enterprise
 from erpcore.users import User, effective_lang
 from gateway.pipeline.db_worker import DbWorker, clock_now
@@ -34,29 +38,9 @@ log = logging.getLogger(__name__)
 
 ApprovalLink = Callable[[int, str], "str | None"]
 BINARY = "binary"  # outbox coding: the text is 8-bit user data in hex (gateway.smpp.convert)
-MAX_TEXT = 400  # characters of a notification kept (three UCS-2 parts hold 201)
-
-
-@dataclass(frozen=True)
-class QuietHours:
-    """A daily window in local time (``start`` > ``end`` spans midnight); equal = none."""
-
-    start: time = time(22, 0)
-    end: time = time(8, 0)
-    utc_offset_hours: float = 8.0
-
-    @classmethod
-    def parse(cls, start: str, end: str, utc_offset_hours: float = 8.0) -> QuietHours:
-        """From ``"22:00"``-style texts; ValueError when one is not a time of day."""
-        return cls(time.fromisoformat(start.strip()), time.fromisoformat(end.strip()), utc_offset_hours)
-
-    def active(self, utc_now: datetime) -> bool:
-        local = (utc_now + timedelta(hours=self.utc_offset_hours)).time()
-        if self.start == self.end:
-            return False
-        if self.start < self.end:
-            return self.start <= local < self.end
-        return local >= self.start or local < self.end
+#: How long the enterprises' own quiet-hour settings are trusted before reading them again.
+SETTINGS_TTL = timedelta(seconds=30)
+MAX_TEXT = 1000  # characters of a notification read; clip_keeping fits it into three SMS
 
 
 def push_parts(user: User | None, row: StoredNotification, text: str, link: str | None,
@@ -88,7 +72,8 @@ class Notifier(PollingService):
         self._split = split or default_split()
         self._batch = batch
         self._poll_interval = poll_interval
-        self.quiet = quiet if quiet is not None else QuietHours()
+        self.quiet = quiet if quiet is not None else QuietHours()  # the gateway's default
+        self._own: tuple[datetime | None, dict | None] = (None, None)
         self.approval_link = approval_link
         self.on_queued = on_queued
         self._refs = ConcatRefs(rng)
@@ -122,7 +107,8 @@ class Notifier(PollingService):
 
     def queue_batch(self, session, now: datetime) -> int:
         """Claim, enqueue and mark up to ``batch`` notifications; returns how many."""
-        rows = notifications.pending(session, self._batch, urgent_only=self.quiet.active(now))
+        held = notifications.held_now(session, self.quiet, now, self._own_quiet_hours(session, now))
+        rows = notifications.pending(session, self._batch, held=held)
         if not rows:
             return 0
         parts: list[outbox.OutboxPart] = []
@@ -133,6 +119,16 @@ class Notifier(PollingService):
         self.queued += len(rows)
         return len(rows)
 
+    def _own_quiet_hours(self, session, now: datetime) -> dict:
+        """The enterprises' own quiet hours, read again at most every SETTINGS_TTL seconds
+        (a pass runs after every dispatcher batch; settings change seldom). Whether each
+        window is active is still judged on every pass, at ``now``."""
+        read_at, own = self._own
+        if own is None or not timedelta(0) <= now - read_at < SETTINGS_TTL:
+            own = tenants.own_quiet_hours(session, self.quiet)
+            self._own = (now, own)
+        return own
+
     def parts_for(self, session, row: StoredNotification) -> list[outbox.OutboxPart]:
         enterprise = session.get(Enterprise, row.enterprise_id)
         user = session.get(User, row.user_id) if row.user_id else None
@@ -141,8 +137,7 @@ class Notifier(PollingService):
         link = self._link(session, row)
         sender = self._service_code + (enterprise.extension if enterprise else "")
         push = push_parts(user, row, text, link, sender)
-        if link:
-            text = f"{text} {link}"
+        text = clip_keeping(text, f" {link}" if link else "")  # three SMS at most, the link whole
         return outbox_parts(text, sender, row.msisdn, self._split, self._refs,
                             fallback=text[:60], what=f"notification {row.id}") + push
 

@@ -24,7 +24,7 @@ from twisted.internet.task import LoopingCall
 from erpcore import outbox
 from gateway.messages import ConcatInfo, OutboundSms
 from gateway.pipeline.routing import Router
-from gateway.pipeline.db_worker import DbWorker, clock_now
+from gateway.pipeline.db_worker import OUTCOME, DbWorker, clock_now
 
 log = logging.getLogger(__name__)
 
@@ -212,6 +212,17 @@ class OutboxSender(Service):
         if not self._drained:
             self._link_ready()  # there may be more due rows
 
+    def take(self, rows: list[outbox.DueSms], lease_end) -> None:
+        """Rows another part of the pipeline stored already claimed for this process (a
+        dispatcher batch's replies, lease ending at `lease_end`): held and sent like
+        claimed ones, without a claim of their own."""
+        self.claimed += len(rows)
+        for row in rows:
+            if row.id not in self._in_flight and row.id not in self._held_ids:
+                self._held.append((row, lease_end))
+                self._held_ids.add(row.id)
+        self._submit_held()
+
     def _claim_failed(self, failure) -> None:
         self._claiming = False
         log.error("claiming due replies failed: %s", failure.getErrorMessage())
@@ -297,7 +308,7 @@ class OutboxSender(Service):
             return
         batch = (self._submitted, self._retries, self._failures)
         self._submitted, self._retries, self._failures = [], [], []
-        d = self._worker.run(record_outcomes, *batch, clock_now(self._clock))
+        d = self._worker.run(record_outcomes, *batch, clock_now(self._clock), priority=OUTCOME)
         self._recording = d
         d.addCallbacks(self._recorded, self._record_failed, errbackArgs=(batch,))
 

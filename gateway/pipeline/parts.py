@@ -3,6 +3,7 @@ number their concatenated parts the same way (an 8-bit reference per sender of l
 texts, parts counted from 1)."""
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 from collections.abc import Callable
@@ -19,14 +20,14 @@ def default_split():
 
 
 class ConcatRefs:
-    """The reference of the next long text; starts at random so restarts rarely reuse one."""
+    """The reference of the next long text; starts at random so restarts rarely reuse one.
+    Safe to use from several db threads at once (itertools.count steps atomically)."""
 
     def __init__(self, rng: random.Random | None = None):
-        self._ref = (rng or random.Random()).randrange(256)
+        self._refs = itertools.count((rng or random.Random()).randrange(256) + 1)
 
     def next(self) -> int:
-        self._ref = (self._ref + 1) % 256
-        return self._ref
+        return next(self._refs) % 256
 
 
 def outbox_parts(

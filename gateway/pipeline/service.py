@@ -46,6 +46,12 @@ class PipelineSettings:
     link_service_codes: tuple = ()  # ((link name, (code, ...)), ...): per-link routing
 
 
+def dispatch_passes(db_threads: int) -> int:
+    """Dispatcher batches in flight at once: one with one db thread (SQLite), else half
+    the threads, leaving the others to store MOs and receipts and to send replies."""
+    return 1 if db_threads <= 1 else max(1, db_threads // 2)
+
+
 class PipelineService(MultiService):
     """The durable message path; `inbound_handler` is what the links call."""
 
@@ -60,6 +66,7 @@ class PipelineService(MultiService):
         split: Callable | None = None,
         pool=None,
         approval_link: Callable | None = None,
+        prepare: Callable | None = None,
     ):
         super().__init__()
         if reactor is None:
@@ -82,7 +89,9 @@ class PipelineService(MultiService):
             self.worker, clock, s.service_code, handle=handle, split=split,
             batch=s.inbox_batch, lease=s.inbox_lease, max_attempts=s.command_attempts,
             part_timeout=s.part_timeout, seen_retention=s.seen_part_retention,
-            poll_interval=s.poll_interval, on_queued=self._replies_queued, router=self.router,
+            poll_interval=s.poll_interval, on_queued=self.sender.wake, router=self.router,
+            prepare=prepare, passes=dispatch_passes(s.db_threads),
+            on_replies=self.sender.take, reply_lease=s.outbox_lease,
         )
         self.notifier = Notifier(
             self.worker, clock, s.service_code, split=split, batch=s.notify_batch,
@@ -90,15 +99,12 @@ class PipelineService(MultiService):
             quiet=QuietHours.parse(s.quiet_start, s.quiet_end, s.utc_offset_hours),
             approval_link=approval_link, on_queued=self.sender.wake,
         )
-        self.writer = InboxWriter(self.worker, clock, on_stored=self.dispatcher.wake)
+        self.dispatcher.on_notified = self.notifier.wake
+        self.writer = InboxWriter(self.worker, clock, on_stored=self.dispatcher.wake,
+                                  concurrency=1 if s.db_threads <= 1 else 2)
         self.inbound_handler = self.writer
         for child in (self.worker, self.dispatcher, self.sender, self.notifier):
             child.setServiceParent(self)
-
-    def _replies_queued(self) -> None:
-        """After a dispatcher batch: send its replies, and whatever it gave others to know."""
-        self.sender.wake()
-        self.notifier.wake()
 
     def add_link(self, link) -> None:
         self.sender.add_link(link)

@@ -1,9 +1,25 @@
 """The operator console's JSON API (issue 3 point 7): create enterprise platforms, open,
-change and close their services, manage their users.
+change and close their services, manage their users; PATCH an enterprise's quiet hours.
 
 Every request carries ``Authorization: Bearer <token>`` (the operator token from the
 config). Database work runs on a thread pool, never on the reactor; answers are JSON,
 errors ``{"error": {"code": ..., "message": ...}}`` with 400/401/403/404/405/409/413.
+This module only turns JSON into typed values and back: what each request does is
+``operator_actions``, shared with the console's HTML pages.
+
+    GET    /api/enterprises                          every enterprise platform
+    POST   /api/enterprises                          create one (admin user, modules)
+    GET    /api/enterprises/CODE                     one, with its services
+    PATCH  /api/enterprises/CODE                     quiet hours
+    GET    /api/enterprises/CODE/services            its modules and their state
+    POST   /api/enterprises/CODE/services/MODULE     open, or change the params of an open one
+    DELETE /api/enterprises/CODE/services/MODULE     close
+    GET    /api/enterprises/CODE/requests            service request and billing history
+    GET    /api/enterprises/CODE/users               its users (with any lockout)
+    POST   /api/enterprises/CODE/users               add one
+    PATCH  /api/enterprises/CODE/users/ID            display_name, role, lang, site_id, msisdn, push_capable
+    POST   /api/enterprises/CODE/users/ID/password   {"password": ...}: reset it (ends a lockout)
+    POST   /api/enterprises/CODE/users/ID/unlock     end a lockout after wrong passwords
 
 Mount: ``operator_api_resource(...)`` returns a root resource serving ``/api/...``.
 """
@@ -18,17 +34,15 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
-from erpcore import people, services
-from erpcore.db import session_scope
-from erpcore.errors import Conflict, ErpError, InvalidInput, NotFound, PermissionDenied
+from erpcore import services, tenants
+from erpcore.errors import ErpError, InvalidInput
+from gateway.web import operator_actions as actions
+from gateway.web.operator_actions import in_unit_of_work
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
-_STATUS = (
-    (NotFound, 404), (PermissionDenied, 403), (Conflict, 409), (services.ServiceClosed, 409),
-    (InvalidInput, 400),
-)
+REQUESTED_BY = "operator-api"
 
 
 class ApiError(Exception):
@@ -101,8 +115,7 @@ class OperatorApi(Resource):
             self._error(request, error.status, error.code, error.message, error.headers)
             return
         if isinstance(error, ErpError):
-            status = next((s for kind, s in _STATUS if isinstance(error, kind)), 400)
-            self._error(request, status, error.code, str(error))
+            self._error(request, actions.http_status(error), error.code, str(error))
             return
         log.error("operator API failed: %s", failure.getTraceback())
         self._error(request, 500, "internal", "internal error; see the gateway log")
@@ -135,25 +148,47 @@ class OperatorApi(Resource):
         method = request.method.decode("ascii", "replace")
         match path:
             case ["enterprises"]:
-                self._allow(method, "POST")
+                self._allow(method, "GET", "POST")
+                if method == "GET":
+                    return self._unit(lambda s: {"enterprises": actions.list_enterprises(s)}), 200
                 body = self._json_body(request)
-                return (lambda: self._in_session(_create_enterprise, body)), 201
+                return self._unit(_create_enterprise, body), 201
             case ["enterprises", code]:
-                self._allow(method, "GET")
-                return (lambda: self._in_session(_show_enterprise, code)), 200
+                self._allow(method, "GET", "PATCH")
+                if method == "PATCH":
+                    body = self._json_body(request)
+                    return self._unit(_update_enterprise, code, body), 200
+                return self._unit(actions.show_enterprise, code), 200
             case ["enterprises", code, "services"]:
                 self._allow(method, "GET")
-                return (lambda: self._in_session(_list_services, code)), 200
+                return self._unit(lambda s: {"services": actions.services_of(s, code)}), 200
             case ["enterprises", code, "services", module]:
                 self._allow(method, "POST", "DELETE")
                 body = self._json_body(request) if method == "POST" else {}
-                return (lambda: self._service_request(code, module, method, body)), 200
+                action = "close" if method == "DELETE" else "set"
+                return (lambda: in_unit_of_work(
+                    self._sessionmaker, actions.service_request, code, module, action, body.get("params"),
+                    REQUESTED_BY, keep_refusals=True)), 200
+            case ["enterprises", code, "requests"]:
+                self._allow(method, "GET")
+                return self._unit(lambda s: {"requests": actions.request_history(s, code)}), 200
             case ["enterprises", code, "users"]:
                 self._allow(method, "GET", "POST")
                 if method == "GET":
-                    return (lambda: self._in_session(_list_users, code)), 200
+                    return self._unit(lambda s: {"users": actions.users_of(s, code)}), 200
                 body = self._json_body(request)
-                return (lambda: self._in_session(_create_user, code, body)), 201
+                return self._unit(_create_user, code, body), 201
+            case ["enterprises", code, "users", user_id] if user_id.isdigit():
+                self._allow(method, "PATCH")
+                body = self._json_body(request)
+                return self._unit(_update_user, code, int(user_id), body), 200
+            case ["enterprises", code, "users", user_id, "password"] if user_id.isdigit():
+                self._allow(method, "POST")
+                body = self._json_body(request)
+                return self._unit(lambda s: actions.set_password(s, code, int(user_id), _text(body, "password"))), 200
+            case ["enterprises", code, "users", user_id, "unlock"] if user_id.isdigit():
+                self._allow(method, "POST")
+                return self._unit(actions.unlock_user, code, int(user_id)), 200
         raise ApiError(404, "http.not_found", "no such resource")
 
     @staticmethod
@@ -162,22 +197,13 @@ class OperatorApi(Resource):
             raise ApiError(405, "http.method", f"use {' or '.join(allowed)}",
                            {b"Allow": ", ".join(allowed).encode("ascii")})
 
-    def _in_session(self, fn, *args):
-        """One unit of work; an error rolls everything back."""
-        with session_scope(self._sessionmaker) as session:
-            return fn(session, *args)
-
-    def _service_request(self, code: str, module: str, method: str, body: dict):
-        """Open/change/close: a refusal is itself recorded, so it commits and then raises."""
-        with session_scope(self._sessionmaker) as session:
-            try:
-                return _service(session, code, module, method, body)
-            except ErpError as error:
-                refused = error
-        raise refused
+    def _unit(self, fn, *args) -> Callable[[], object]:
+        """The blocking work: ``fn(session, *args)`` in one unit of work (an error rolls
+        everything back)."""
+        return lambda: in_unit_of_work(self._sessionmaker, fn, *args)
 
 
-# -- the blocking work (runs on the thread pool) --------------------------------------------
+# -- JSON to typed values (runs on the thread pool) -------------------------------------------
 
 def _text(body: dict, key: str, required: bool = True):
     value = body.get(key)
@@ -188,12 +214,18 @@ def _text(body: dict, key: str, required: bool = True):
     return value
 
 
-def _enterprise_json(enterprise) -> dict:
-    return {
-        "id": enterprise.id, "code": enterprise.code, "name": enterprise.name,
-        "name_en": enterprise.name_en, "extension": enterprise.extension, "lang": enterprise.lang,
-        "active": bool(enterprise.active), "cloud_id": enterprise.cloud_id,
-    }
+def _site_id(body: dict):
+    site_id = body.get("site_id")
+    if site_id is not None and (not isinstance(site_id, int) or isinstance(site_id, bool)):
+        raise InvalidInput("'site_id' must be a number", code="http.bad_field", field="site_id")
+    return site_id
+
+
+def _flag(body: dict, key: str) -> bool:
+    value = body.get(key, False)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"'{key}' must be true or false", code="http.bad_field", field=key)
+    return value
 
 
 def _create_enterprise(session, body: dict) -> dict:
@@ -203,56 +235,49 @@ def _create_enterprise(session, body: dict) -> dict:
         raise InvalidInput("'admin' must be an object", code="http.bad_field", field="admin")
     if not isinstance(modules, list) or not all(isinstance(m, str) for m in modules):
         raise InvalidInput("'modules' must be a list of module names", code="http.bad_field", field="modules")
-    enterprise = services.create_enterprise_platform(
+    return actions.create_enterprise(
         session, code=_text(body, "code"), name=_text(body, "name"), extension=_text(body, "extension"),
         name_en=_text(body, "name_en", False), lang=_text(body, "lang", False) or "zh",
-        cloud_code=_text(body, "cloud", False),
+        cloud=_text(body, "cloud", False),
         admin_username=_text(admin, "username", False) or "admin",
         admin_display_name=_text(admin, "display_name", False),
         admin_msisdn=_text(admin, "msisdn", False), admin_password=_text(admin, "password", False),
-        modules=modules, requested_by="operator-api",
+        modules=modules, requested_by=REQUESTED_BY,
     )
-    return {**_enterprise_json(enterprise), "services": services.list_services(session, enterprise.id)}
 
 
-def _show_enterprise(session, code: str) -> dict:
+def _update_enterprise(session, code: str, body: dict) -> dict:
+    """PATCH: its quiet hours (``quiet_start`` and ``quiet_end`` together, HH:MM local time)
+    and ``utc_offset`` (``"+08:00"``); null = the gateway's default, absent = unchanged."""
     enterprise = services.get_enterprise_by_code(session, code)
-    return {**_enterprise_json(enterprise), "services": services.list_services(session, enterprise.id)}
-
-
-def _list_services(session, code: str) -> dict:
-    enterprise = services.get_enterprise_by_code(session, code)
-    return {"services": services.list_services(session, enterprise.id)}
-
-
-def _service(session, code: str, module: str, method: str, body: dict) -> dict:
-    enterprise = services.get_enterprise_by_code(session, code)
-    services.check_module(module)
-    params = body.get("params")
-    if method == "DELETE":
-        request = services.close_service(session, enterprise.id, module, None, "operator-api")
-    elif services.is_open(session, enterprise.id, module):
-        request = services.change_service(session, enterprise.id, module, params, "operator-api")
-    else:
-        request = services.open_service(session, enterprise.id, module, params, "operator-api")
-    state = {s["module"]: s for s in services.list_services(session, enterprise.id)}[module]
-    return {"request": request.as_dict(), "service": state}
-
-
-def _list_users(session, code: str) -> dict:
-    enterprise = services.get_enterprise_by_code(session, code)
-    return {"users": people.list_users(session, enterprise.id)}
+    unknown = sorted(set(body) - {"quiet_start", "quiet_end", "utc_offset"})
+    if unknown:
+        raise InvalidInput(f"cannot update {', '.join(unknown)}; quiet_start, quiet_end and utc_offset can be",
+                           code="http.bad_field", field=unknown[0])
+    if "quiet_start" in body or "quiet_end" in body:
+        tenants.set_quiet_hours(session, enterprise.id, _text(body, "quiet_start", False),
+                                _text(body, "quiet_end", False))
+    if "utc_offset" in body:
+        tenants.set_utc_offset(session, enterprise.id, _text(body, "utc_offset", False))
+    return actions.show_enterprise(session, code)
 
 
 def _create_user(session, code: str, body: dict) -> dict:
-    enterprise = services.get_enterprise_by_code(session, code)
-    site_id = body.get("site_id")
-    if site_id is not None and (not isinstance(site_id, int) or isinstance(site_id, bool)):
-        raise InvalidInput("'site_id' must be a number", code="http.bad_field", field="site_id")
-    user = people.create_user(
-        session, enterprise.id, None, username=_text(body, "username"),
-        display_name=_text(body, "display_name"), msisdn=_text(body, "msisdn", False),
-        role=_text(body, "role", False) or "clerk", lang=_text(body, "lang", False),
-        site_id=site_id, password=_text(body, "password", False),
+    return actions.create_user(
+        session, code, username=_text(body, "username"), display_name=_text(body, "display_name"),
+        msisdn=_text(body, "msisdn", False), role=_text(body, "role", False) or "clerk",
+        lang=_text(body, "lang", False), site_id=_site_id(body), password=_text(body, "password", False),
+        push_capable=_flag(body, "push_capable"),
     )
-    return people.snapshot(user)
+
+
+def _update_user(session, code: str, user_id: int, body: dict) -> dict:
+    """PATCH: the fields given change (null clears msisdn, lang and site_id)."""
+    unknown = sorted(set(body) - set(actions.USER_FIELDS))
+    if unknown:
+        raise InvalidInput(f"cannot change {', '.join(unknown)}; {', '.join(actions.USER_FIELDS)} can be",
+                           code="http.bad_field", field=unknown[0])
+    readers = {"display_name": lambda: _text(body, "display_name"), "role": lambda: _text(body, "role"),
+               "lang": lambda: _text(body, "lang", False), "msisdn": lambda: _text(body, "msisdn", False),
+               "site_id": lambda: _site_id(body), "push_capable": lambda: _flag(body, "push_capable")}
+    return actions.update_user(session, code, user_id, {key: readers[key]() for key in body})

@@ -1,5 +1,6 @@
 """The gateway's web server: one twisted.web Site whose children are the HTTP faces of the
-gateway (/metrics, the operator API under /api; the WAP pages later)."""
+gateway: /metrics, the operator console (JSON API under /api, HTML pages under /console,
+both only with an operator token), the WAP pages under /wap, the sync endpoints."""
 from __future__ import annotations
 
 from twisted.python.threadpool import ThreadPool
@@ -7,6 +8,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import Site
 
 from gateway.metrics import metrics_resource
+from gateway.web.console import OperatorConsole
 from gateway.web.operator_api import OperatorApi
 # The thread pool for blocking web work is the sync package's (one pool service for both).
 from sync.threads import PoolService as ThreadPoolService
@@ -20,6 +22,7 @@ def build_site(gateway, sessionmaker, web_config, reactor, pool: ThreadPool,
     root.putChild(b"metrics", metrics_resource(gateway))
     if web_config.operator_token:
         root.putChild(b"api", OperatorApi(sessionmaker, web_config.operator_token, reactor, pool))
+        root.putChild(b"console", OperatorConsole(sessionmaker, web_config.operator_token, reactor, pool))
     if getattr(web_config, "wap", False):
         from gateway.web.wap.resource import WapPages
 

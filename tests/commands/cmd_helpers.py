@@ -18,6 +18,8 @@ CLERK = "13800000001"  # zh, HALL1
 MANAGER = "13800000002"  # en, no site
 KEEPER = "13800000003"  # zh, WH1
 OTHER = "13900000099"  # the other tenant's user
+FINANCE = "13800000006"  # zh, finance (only where the ``finance`` fixture adds them)
+PIN = "246810"  # the manager's PIN in ``send_pin``
 
 
 def demo(session) -> Enterprise:

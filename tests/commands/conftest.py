@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from commands.registry import Options
 from erpcore.db import session_scope
 from erpcore.demo import DEMO_SERVICE_CODE, seed_demo
 from erpcore.items import Item
@@ -16,6 +17,7 @@ from erpcore.sites import Site
 from erpcore.stock import StockLevel
 from erpcore.tenants import Enterprise
 from erpcore.users import User
+from tests.commands.cmd_helpers import CLERK, FINANCE, MANAGER, PIN, demo, in_db, set_pin
 
 OTHER_USER = "13900000099"  # OTHER's only user; also in test_commands_handle.py
 DEMO_NUMBER = DEMO_SERVICE_CODE + "01"
@@ -70,4 +72,34 @@ def send(sessionmaker):
         with session_scope(sessionmaker) as session:
             return commands.handle(session, Sms(sender, recipient, text), service_code)
 
+    return _send
+
+
+# -- the approval commands' world (test_cmd_approve/reject/pending/status) --------------
+
+@pytest.fixture
+def ordered(send):
+    """Order 1001: the clerk's X100 x2 (9998), awaiting the manager."""
+    assert send(CLERK, "DH X100 2").ok
+    return "1001"
+
+
+@pytest.fixture
+def finance(sessionmaker):
+    """赵敏, finance: may approve, but order 1001 awaits a manager."""
+    in_db(sessionmaker, lambda s: s.add(User(enterprise_id=demo(s).id, username="zhao", display_name="赵敏",
+                                             msisdn=FINANCE, lang="zh", role="finance")))
+
+
+@pytest.fixture
+def send_pin(sessionmaker, send):
+    """send() with approvals from 5000 needing the PIN; the manager's PIN is 246810."""
+    import commands
+
+    set_pin(sessionmaker, MANAGER, PIN)
+
+    def _send(sender, text):
+        with session_scope(sessionmaker) as session:
+            return commands.handle(session, Sms(sender, DEMO_NUMBER, text), "1065712345",
+                                   options=Options(pin_above=Decimal("5000")))
     return _send

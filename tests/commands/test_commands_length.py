@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from commands.length import clip, clip_word, is_gsm, join_fitting, parts_needed
+from commands.length import clip, clip_keeping, clip_word, is_gsm, join_fitting, parts_needed
 
 
 @pytest.mark.parametrize(
@@ -70,3 +70,16 @@ def test_clip_cuts_to_three_sms_with_an_ellipsis():
 def test_clip_word():
     assert clip_word("X100") == "X100"
     assert clip_word("Y" * 50) == "Y" * 20 + "..."
+
+
+def test_clip_keeping_cuts_the_text_and_keeps_the_link_whole():
+    link = " http://w.example/wap/doc/1001?exp=1795569581&sig=4ae1083fa74952b2a549d126d8971e94"
+    assert clip_keeping("待审批: 订单1001", link) == "待审批: 订单1001" + link
+    clipped = clip_keeping("待审批: 订单1001 " + "张" * 300, link)
+    assert parts_needed(clipped) == 3 and clipped.endswith("…" + link)
+    assert clipped.startswith("待审批: 订单1001 张")
+
+
+def test_clip_keeping_clips_everything_when_the_tail_alone_is_too_long():
+    clipped = clip_keeping("head ", "x" * 600)
+    assert parts_needed(clipped) == 3 and clipped.startswith("head x") and clipped.endswith("...")

@@ -100,3 +100,28 @@ def test_an_approval_request_carries_the_link(sessionmaker, stored):
     texts = [text for _s, _r, text in sent(sessionmaker)]
     assert texts == ["新任务#1", "To approve 1001 http://w.example/wap/doc/1001?sig=xyz"]
     assert calls == ["1001"], "the link names the order by the number people type"
+
+
+def test_a_long_notification_is_cut_to_three_sms_keeping_the_link_whole(sessionmaker):
+    from commands.length import parts_needed
+    from erpcore.items import Item
+    from erpcore.orders import LineIn, create_order
+    from erpcore.users import User
+
+    link = "http://w.example/wap/doc/1001?exp=1795569581&sig=4ae1083fa74952b2a549d126d8971e94"
+    with session_scope(sessionmaker) as session:
+        enterprise = seed_demo(session)
+        manager = session.scalars(select(User).where(User.msisdn == "13800000002")).one()
+        x100 = session.scalars(select(Item).where(Item.sku == "X100")).one()
+        clerk = session.scalars(select(User).where(User.msisdn == "13800000001")).one()
+        order = create_order(session, enterprise.id, kind="purchase", requester_user_id=clerk.id,
+                             lines=[LineIn(x100.id, 1)], to_site_id=clerk.site_id)
+        notifications.notify(session, events.Notification(
+            enterprise.id, "13800000002", "待审批", "To approve: order 1001 by " + "欧阳" * 200,
+            user_id=manager.id, key=f"approval:{order.id}:{manager.id}"))
+    notifier = Notifier(None, None, "1065712345", approval_link=lambda _enterprise, _number: link)
+    run(sessionmaker, notifier, NOON_BEIJING)
+    parts = [text for _sender, _recipient, text in sent(sessionmaker)]
+    text = "".join(parts)
+    assert len(parts) == 3 and parts_needed(text) == 3 and text.startswith("To approve: order 1001 by 欧阳")
+    assert text.endswith("… " + link)

@@ -153,7 +153,8 @@ def test_the_report_reads_as_text():
     report = run(LoadRunner(smsc, clock, count=4, phones=4, commands="HELP", timeout=5), clock)
     text = format_report(report)
     assert "sent 4, replied 4, lost 0" in text
-    assert "throughput 16.0 replies/s" in text
+    assert "throughput 16.0 commands answered/s" in text
+    assert "per kind (replied/sent): HELP 4/4" in text
     assert "p50 250.0" in text
 
 

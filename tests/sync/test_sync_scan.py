@@ -91,7 +91,6 @@ def test_a_text_keyed_table_is_scanned_joined_with_its_mirror_and_finds_the_same
         c.execute(example.goods.insert(), [{"goods_code": f"G{i:04d}", "goods_name": f"n{i}"}
                                            for i in range(250)])
         goods = TableSource(items_spec(), example.goods, example.GOODS_MAPPING)
-        assert goods.joinable
         first = scan(c, goods, "E1", FULL, chunk=100)
         assert (first.inserts, first.chunks) == (250, 3)
         c.execute(update(example.goods).where(example.goods.c.goods_code == "G0007")

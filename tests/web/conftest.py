@@ -10,11 +10,15 @@ from twisted.web.resource import Resource
 from twisted.web.server import Site
 
 from erpcore.db import session_scope
+from gateway.web.console import OperatorConsole
+from gateway.web.operator_api import OperatorApi
 from gateway.web.wap.resource import WapPages
 from tests.web.client import Client
+from tests.web.console_client import ConsoleClient
 from tests.web.world import build
 
 SECRET = b"test-link-secret"
+OPERATOR_TOKEN = "op-token-7f3a9c"
 
 
 class FakeClock:
@@ -49,3 +53,27 @@ def server(sessionmaker, world):
 @pytest.fixture
 def client(server):
     return lambda family: Client(server[0], family)
+
+
+@pytest.fixture
+def operator_site(sessionmaker, world):
+    """(base URL, OperatorConsole, clock): the console under /console and the JSON API
+    under /api, both behind OPERATOR_TOKEN, on an ephemeral loopback port."""
+    pool = ThreadPool(minthreads=1, maxthreads=4, name="console-test")
+    pool.start()
+    clock = FakeClock()
+    console = OperatorConsole(sessionmaker, OPERATOR_TOKEN, reactor, pool, clock=clock,
+                              idle_seconds=1800, max_seconds=8 * 3600)
+    root = Resource()
+    root.putChild(b"console", console)
+    root.putChild(b"api", OperatorApi(sessionmaker, OPERATOR_TOKEN, reactor, pool))
+    port = pytest_twisted.blockon(serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(Site(root)))
+    yield f"http://127.0.0.1:{port.getHost().port}", console, clock
+    pytest_twisted.blockon(port.stopListening())
+    pool.stop()
+
+
+@pytest.fixture
+def operator(operator_site):
+    """A fresh browser on the operator console."""
+    return ConsoleClient(operator_site[0])

@@ -202,3 +202,36 @@ def _nav_problems(hrefs) -> list[str]:
 
 def query_of(href: str) -> dict[str, str]:
     return {k: v[0] for k, v in parse_qs(urlsplit(href).query).items()}
+
+
+def check_console_html(page: bytes) -> list[str]:
+    """An operator console page: well-formed (an XML parser accepts it), a title and the
+    charset, unique ids, every POST form carrying the CSRF field, every visible field with
+    a label, and no script at all (the console needs none; its CSP forbids it)."""
+    problems = []
+    text = page.decode("utf-8")
+    if not text.startswith("<!DOCTYPE html>"):
+        problems.append("no HTML doctype")
+    try:
+        etree.fromstring(text.replace("<!DOCTYPE html>", "", 1).encode("utf-8"),
+                         etree.XMLParser(no_network=True, resolve_entities=False))
+    except etree.XMLSyntaxError as error:
+        problems.append(f"not well-formed: {error}")
+    doc = lxml_html.document_fromstring(page)
+    if not (doc.findtext(".//title") or "").strip():
+        problems.append("no title")
+    if not doc.xpath("//meta[@charset='utf-8']"):
+        problems.append("no charset")
+    ids = doc.xpath("//@id")
+    if len(ids) != len(set(ids)):
+        problems.append(f"duplicate ids: {sorted({i for i in ids if ids.count(i) > 1})}")
+    for form in doc.xpath("//form[@method='post']"):
+        if not form.xpath(".//input[@type='hidden'][@name='csrf'][@value!='']"):
+            problems.append(f"POST form to {form.get('action')} without a CSRF field")
+    labelled = set(doc.xpath("//label/@for"))
+    for field in doc.xpath("//input[not(@type='hidden')] | //select | //textarea"):
+        if field.get("id") not in labelled:
+            problems.append(f"field {field.get('name')} has no label")
+    if doc.xpath("//script") or "javascript:" in text.lower():
+        problems.append("a script")
+    return problems

@@ -22,6 +22,7 @@ from erpcore.items import ItemError
 from erpcore.sites import SiteError
 from gateway.web.wap import views
 from gateway.web.wap.markup import PAGE_SIZE, WML, Rendered, Renderer, choose_family
+from gateway.web.wap.pending_cache import PendingCache
 from gateway.web.wap.sessions import LoginTokens, SessionStore, WapSession, csrf_ok
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,10 @@ log = logging.getLogger(__name__)
 COOKIE = b"merp_wap"
 MAX_PARAM = 1000
 BASE = "/wap/"
+# Seconds a pending list may lag a change this process cannot see (see pending_cache):
+# every change made in this process drops the list at once, so this bounds only what
+# happens elsewhere. 10 s: 200 managers refilling every 2 s cost more CPU than their hits.
+PENDING_TTL = 10.0
 
 # (path shape, method) -> (view, needs a session); "*" in a shape matches one segment.
 _ROUTES = {
@@ -59,7 +64,7 @@ class WapPages(Resource):
     def __init__(
         self, sessionmaker, reactor, threadpool, *, secret: bytes | None = None,
         idle_seconds: float = 900.0, clock: Callable[[], float] = time.time,
-        renderer: Renderer | None = None, pending_ttl: float = 2.0,
+        renderer: Renderer | None = None, pending_ttl: float = PENDING_TTL,
     ):
         super().__init__()
         self._sessionmaker, self._reactor, self._pool = sessionmaker, reactor, threadpool
@@ -68,11 +73,9 @@ class WapPages(Resource):
         self.sessions = SessionStore(clock, idle_seconds)
         self._login_tokens = LoginTokens(self.secret, clock)
         self._renderer = renderer or Renderer()
-        # The pending list is the page managers reload most: its data is kept pending_ttl
-        # seconds per (tenant, user, page). A decision made here empties it; one made by SMS
-        # shows within pending_ttl. The document page, where one acts, is always fresh.
-        self._pending_ttl = pending_ttl
-        self._pending_cache: dict[tuple, tuple[float, tuple]] = {}
+        # The pending list is the page managers reload most: kept until an approval event
+        # of the enterprise commits in this process, or pending_ttl seconds (see pending_cache).
+        self.pending_cache = PendingCache(pending_ttl)
 
     # -- request handling (reactor thread) -------------------------------------------------
 
@@ -91,18 +94,19 @@ class WapPages(Resource):
             path.pop()
         call = views.Call(None, wap, params, PAGE_SIZE[family], self._clock(), self.secret)
         work = self._route(method, path, call, token, request)
-        cache_key = None
+        keep = None
         if wap is not None and path == ["pending"] and method in ("GET", "HEAD"):
-            cache_key = (wap.token, family, fmt, params.get("p", "1"))
-            hit = self._pending_cache.get(cache_key)
-            if hit is not None and hit[0] > call.now:
-                self._write(request, family, *hit[1])
+            # WML links carry the session token, so a WML page is one session's own.
+            key = (wap.user_id, family, fmt, params.get("p", "1"), wap.token if family == WML else None)
+            hit = self.pending_cache.get(wap.enterprise_id, key, call.now)
+            if hit is not None:
+                self._write(request, family, *hit)
                 return NOT_DONE_YET
-        elif method == "POST" and path[-1:] == ["decide"]:
-            cache_key = "clear"
+            keep = (wap.enterprise_id, key, self.pending_cache.generation(wap.enterprise_id))
         gone = []
         request.notifyFinish().addErrback(gone.append)
-        d = deferToThreadPool(self._reactor, self._pool, self._run, work, call, family, fmt, cache_key)
+        decided = method == "POST" and path[-1:] == ["decide"]
+        d = deferToThreadPool(self._reactor, self._pool, self._run, work, call, family, fmt, keep, decided)
         d.addCallback(lambda result: gone or self._write(request, family, *result))
         d.addErrback(lambda f: log.error("WAP page failed: %s", f.getTraceback()) or (
             gone or self._write(request, family, *self._crash(call, family, fmt))))
@@ -141,7 +145,12 @@ class WapPages(Resource):
 
     # -- the blocking part (pool thread) ---------------------------------------------------
 
-    def _run(self, work, call: views.Call, family: str, fmt: str | None, cache_key=None):
+    def _run(self, work, call: views.Call, family: str, fmt: str | None, keep: tuple | None = None,
+             decided: bool = False):
+        """The page for ``work`` in one unit of work; ``keep`` (enterprise, key, generation
+        read before the data) stores a pending page in the cache; ``decided``: a decision
+        was posted, after which the decider must never see the old list."""
+        acting = call.wap.enterprise_id if call.wap is not None else None
         try:
             with session_scope(self._sessionmaker) as db:
                 call.db = db
@@ -153,12 +162,13 @@ class WapPages(Resource):
         finally:
             call.db = None
         result = self._page(page, call, family, fmt)
-        if cache_key == "clear":  # after the commit, so no stale refill can follow
-            self._pending_cache.clear()
-        elif cache_key is not None and page.status == 200 and self._pending_ttl > 0:
-            if len(self._pending_cache) > 50_000:
-                self._pending_cache.clear()
-            self._pending_cache[cache_key] = (call.now + self._pending_ttl, result)
+        if keep is not None and page.status == 200:
+            enterprise_id, key, generation = keep
+            self.pending_cache.put(enterprise_id, key, generation, result, call.now)
+        elif decided and acting is not None:
+            # Committed above. Its DocumentDecided event has dropped the lists already;
+            # this does not depend on that.
+            self.pending_cache.invalidate([acting])
         return result
 
     def _crash(self, call, family, fmt):
@@ -200,7 +210,7 @@ class WapPages(Resource):
             request.addCookie(COOKIE, page.new_session.token.encode(), path=b"/wap", httpOnly=True,
                               sameSite="lax")
         if page.end_session:
-            request.addCookie(COOKIE, b"", path=b"/wap", httpOnly=True, max_age=0)
+            request.addCookie(COOKIE, b"", path=b"/wap", httpOnly=True, max_age=b"0")
         if redirect is not None:
             request.setResponseCode(302 if family == WML else 303)
             request.setHeader(b"location", redirect.encode("utf-8"))

@@ -1,0 +1,193 @@
+"""Dispatcher batches: no savepoint per MO unless a command raises, the batch's senders
+looked up at once, the lease renewed only after a long wait, a failed batch's MOs given
+back at once, passes in flight side by side, and the notifier woken only when needed."""
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+
+from sqlalchemy import event, insert
+
+from erpcore import demo, inbox, notifications
+from erpcore.events import Notification
+from erpcore.messaging_models import CommandLog, Inbox, InboxSeenPart, Outbox
+from gateway.messages import InboundSms
+from gateway.pipeline.db_worker import DbWorker
+from gateway.pipeline.dispatcher import ERROR_REPLY, Dispatcher
+from gateway.text import split
+from tests.pipeline.pipeline_fakes import ImmediatePool, InlineReactor, ManualPool, Outcome, echo_handle
+
+SERVICE_CODE = demo.DEMO_SERVICE_CODE
+
+
+def store(sessionmaker, now, messages):
+    """messages: [(sender, text)] to the demo enterprise's number."""
+    with sessionmaker.begin() as session:
+        inbox.store(session, [
+            InboundSms(link="smsc1", sender=sender, recipient=SERVICE_CODE + "01", text=text,
+                       smsc_id=f"id{i}") for i, (sender, text) in enumerate(messages)
+        ], now)
+
+
+def make_dispatcher(sessionmaker, clock, pool=None, **kw):
+    worker = DbWorker(sessionmaker, InlineReactor(), threads=kw.pop("threads", 1),
+                      pool=pool or ImmediatePool())
+    kw.setdefault("handle", echo_handle)
+    return Dispatcher(worker, clock, SERVICE_CODE, split=split, **kw)
+
+
+class Statements:
+    """The SQL the engine sends while the test looks."""
+
+    def __init__(self, engine):
+        self.seen: list[str] = []
+        event.listen(engine, "before_cursor_execute", self._seen)
+        self._engine = engine
+
+    def _seen(self, _conn, _cursor, statement, *_rest):
+        self.seen.append(" ".join(statement.split()))
+
+    def count(self, start: str) -> int:
+        return sum(1 for s in self.seen if s.upper().startswith(start))
+
+    def close(self):
+        event.remove(self._engine, "before_cursor_execute", self._seen)
+
+
+def business_change(session, marker):
+    """A marker row standing for the command's business write."""
+    session.execute(insert(InboxSeenPart.__table__),
+                    [dict(link="business", smsc_id=marker, seen_at=datetime(2024, 1, 1))])
+
+
+def test_a_batch_of_mos_takes_one_savepoint_not_one_each(sessionmaker, engine, clock, rows, now):
+    store(sessionmaker, now, [("13800000001", f"HELP {i}") for i in range(6)])
+    dispatcher = make_dispatcher(sessionmaker, clock)
+    statements = Statements(engine)
+    try:
+        dispatcher.wake()
+    finally:
+        statements.close()
+    assert len(rows(Outbox)) == 6 and dispatcher.handled == 6
+    assert statements.count("SAVEPOINT") == 1, statements.seen
+    assert dispatcher.retried_batches == 0
+
+
+def test_a_command_that_raises_makes_the_batch_run_again_one_mo_at_a_time(sessionmaker, clock,
+                                                                        rows, now):
+    calls = []
+
+    def picky(session, sms, code):
+        calls.append(sms.text)
+        business_change(session, f"{sms.text}-{len(calls)}")
+        if sms.text == "bad":
+            raise ValueError("no")
+        return Outcome(reply=f"ok {sms.text}")
+
+    store(sessionmaker, now, [("13800000001", t) for t in ("one", "bad", "two")])
+    dispatcher = make_dispatcher(sessionmaker, clock, handle=picky)
+    dispatcher.wake()
+    # first pass: one, bad (raises: all rolled back); then one at a time: one, bad, two
+    assert calls == ["one", "bad", "one", "bad", "two"]
+    assert sorted(r["smsc_id"] for r in rows(InboxSeenPart)) == ["one-3", "two-5"]
+    assert sorted(r["text"] for r in rows(Outbox)) == sorted([ERROR_REPLY, "ok one", "ok two"])
+    assert len(rows(CommandLog)) == 3 and dispatcher.retried_batches == 1
+    assert dispatcher.command_errors == 1 and dispatcher.handled == 2
+
+
+def test_the_senders_of_a_batch_are_looked_up_in_one_query(sessionmaker, engine, clock, rows, now):
+    with sessionmaker.begin() as session:
+        demo.seed_demo(session)
+    senders = ["13800000001", "13800000002", "13800000003"]
+    store(sessionmaker, now, [(senders[i % 3], "STOCK X100") for i in range(9)])
+    dispatcher = make_dispatcher(sessionmaker, clock, handle=None)  # the command layer's own
+    statements = Statements(engine)
+    try:
+        dispatcher.wake()
+    finally:
+        statements.close()
+    replies = rows(Outbox)
+    assert len(replies) == 9 and all("X100" in r["text"] for r in replies)
+    user_queries = [s for s in statements.seen if s.upper().startswith("SELECT") and "FROM USERS" in s.upper()]
+    role_queries = [s for s in statements.seen if "FROM USER_ROLES" in s.upper()]
+    assert len(user_queries) == 1, user_queries
+    assert len(role_queries) <= 1, role_queries
+    assert all(r["state"] == "done" for r in rows(Inbox))
+
+
+def test_the_lease_is_renewed_only_when_the_batch_waited_long_for_a_thread(sessionmaker, engine,
+                                                                         clock, now):
+    store(sessionmaker, now, [("13800000001", "HELP"), ("13800000001", "HELP 2")])
+    dispatcher = make_dispatcher(sessionmaker, clock, lease=60.0)
+    with sessionmaker.begin() as session:
+        first = inbox.claim(session, 1, now, 60.0)
+        second = inbox.claim(session, 1, now, 60.0)
+    statements = Statements(engine)
+    try:
+        with sessionmaker.begin() as session:  # handed over a moment ago
+            dispatcher.dispatch_batch(session, first, now, scheduled_at=time.monotonic())
+        renewals_at_once = statements.count("UPDATE INBOX SET LEASE_UNTIL")
+        with sessionmaker.begin() as session:  # waited 20 s for a thread: over a quarter lease
+            dispatcher.dispatch_batch(session, second, now, scheduled_at=time.monotonic() - 20)
+        renewals_after_wait = statements.count("UPDATE INBOX SET LEASE_UNTIL") - renewals_at_once
+    finally:
+        statements.close()
+    assert (renewals_at_once, renewals_after_wait) == (0, 1)
+    assert dispatcher.handled == 2
+
+
+def test_a_batch_whose_transaction_fails_gives_its_mos_back_at_once(sessionmaker, clock, rows, now):
+    class FailSecond(ImmediatePool):
+        def callInThreadWithCallback(self, on_result, f, *args, **kwargs):  # noqa: N802
+            if self.calls == 1:  # the claim went through; the batch's transaction dies
+                self.fail_next.append(RuntimeError("Deadlock found when trying to get lock"))
+            super().callInThreadWithCallback(on_result, f, *args, **kwargs)
+
+    store(sessionmaker, now, [("13800000001", "HELP")])
+    dispatcher = make_dispatcher(sessionmaker, clock, pool=FailSecond())
+    dispatcher.wake()
+    (mo,) = rows(Inbox)
+    assert (mo["state"], mo["attempts"], mo["lease_until"]) == ("new", 1, None)
+    assert dispatcher.failed_batches == 1 and rows(Outbox) == []
+    dispatcher.wake()  # taken again at once, not after the lease
+    (mo,) = rows(Inbox)
+    assert (mo["state"], mo["attempts"]) == ("done", 2)
+    assert [r["text"] for r in rows(Outbox)] == ["ok HELP"]
+
+
+def test_two_passes_may_be_in_flight_and_a_third_wake_waits(sessionmaker, clock, now):
+    store(sessionmaker, now, [("13800000001", f"HELP {i}") for i in range(4)])
+    pool = ManualPool()
+    dispatcher = make_dispatcher(sessionmaker, clock, pool=pool, threads=4, passes=2, batch=2)
+    dispatcher.wake()
+    dispatcher.wake()
+    dispatcher.wake()
+    assert len(pool.queue) == 2  # two claims; the third wake is remembered, not started
+    pool.run_all()
+    assert dispatcher.handled == 4 and not pool.queue
+
+
+def test_the_notifier_is_woken_only_by_a_batch_that_stored_a_notification(sessionmaker, clock,
+                                                                        now):
+    with sessionmaker.begin() as session:
+        enterprise_id = demo.seed_demo(session).id
+
+    def tell(session, sms, code):
+        if sms.text == "tell":
+            notifications.notify(session, Notification(
+                enterprise_id=enterprise_id, msisdn="13800000002", user_id=None, text_zh="x",
+                text_en="x", urgent=False, key=f"test:{sms.smsc_id}"))
+        return Outcome(reply="ok")
+
+    notified, queued = [], []
+    dispatcher = make_dispatcher(sessionmaker, clock, handle=tell,
+                                 on_notified=lambda: notified.append(True),
+                                 on_queued=lambda: queued.append(True))
+    store(sessionmaker, now, [("13800000001", "quiet")])
+    dispatcher.wake()
+    assert (queued, notified) == ([True], [])
+    with sessionmaker.begin() as session:
+        inbox.store(session, [InboundSms(link="smsc1", sender="13800000001",
+                                         recipient=SERVICE_CODE + "01", text="tell", smsc_id="t1")], now)
+    dispatcher.wake()
+    assert (queued, notified) == ([True, True], [True])

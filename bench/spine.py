@@ -26,7 +26,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def database_url(kind: str, workdir: Path, name: str = "merp_bench") -> str:
+def database_url(kind: str, workdir: Path, name: str = "merp_bench", driver: str = "pymysql") -> str:
     if kind == "sqlite":
         return f"sqlite:///{workdir / 'bench.db'}"
     import pymysql
@@ -36,7 +36,7 @@ def database_url(kind: str, workdir: Path, name: str = "merp_bench") -> str:
         cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
         cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
     conn.close()
-    return f"mysql+pymysql://root@127.0.0.1:3306/{name}?charset=utf8mb4"
+    return f"mysql+{driver}://root@127.0.0.1:3306/{name}?charset=utf8mb4"
 
 
 def cpu_seconds(pid: int) -> float:
@@ -89,10 +89,15 @@ def main() -> int:
     parser.add_argument("--window", type=int, default=10)
     parser.add_argument("--database", default="merp_bench",
                         help="MariaDB database to drop and create (default: %(default)s)")
+    parser.add_argument("--driver", choices=("pymysql", "mysqldb"), default="pymysql",
+                        help="MariaDB client library: PyMySQL (pure Python, the default dependency) or "
+                             "mysqlclient (C; pip install mysqlclient)")
     parser.add_argument("--gateway-option", action="append", default=[], metavar="SECTION.KEY=VALUE",
                         help="an extra merp.ini setting for the gateway, e.g. inbox.batch=400")
     parser.add_argument("--protocol", choices=("smpp", "cmpp2", "cmpp3"), default="smpp",
                         help="the gateway's link: SMPP to the SMSC or CMPP to the ISMG simulator")
+    parser.add_argument("--binds", type=int, default=1,
+                        help="SMPP binds (links) each gateway opens to the simulator, each with its window")
     parser.add_argument("--gateways", type=int, default=1,
                         help="gateway processes sharing the database, each with its own bind (MariaDB)")
     parser.add_argument("--profile", metavar="FILE", help="run the gateway under cProfile, stats to FILE")
@@ -103,7 +108,7 @@ def main() -> int:
     merp = [sys.executable, "-m", "gateway.cli"]
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        url = database_url(args.store, workdir, args.database)
+        url = database_url(args.store, workdir, args.database, args.driver)
         subprocess.run([*merp, "db", "seed-demo", "--url", url, "--load-phones", str(args.phones),
                         "--load-team-size", str(args.team_size)], check=True, stdout=subprocess.DEVNULL)
         port = free_port()
@@ -122,7 +127,8 @@ def main() -> int:
             sections.setdefault(section, {})[name] = value
         text = "".join(f"[{section}]\n" + "".join(f"{k} = {v}\n" for k, v in values.items())
                        for section, values in sections.items())
-        config.write_text(f"{text}[link:sim]\n{link}", encoding="utf-8")
+        links = "".join(f"[link:sim{n or ''}]\n{link}" for n in range(args.binds))
+        config.write_text(f"{text}{links}", encoding="utf-8")
         load = subprocess.Popen(
             [*merp, "sim", "load", "--listen", f"tcp:{port}:interface=127.0.0.1", "--control", "",
              "--count", str(args.count), "--phones", str(args.phones), "--text", args.text,

@@ -147,8 +147,8 @@ def enqueue_claimed(
     before submitting, any process takes them after the lease. Returns them as claimed
     rows, or None (nothing stored) where the backend cannot return the new ids in order:
     then `enqueue` them."""
-    dialect = session.get_bind().dialect
-    if not dialect.insert_executemany_returning_sort_by_parameter_order:
+    # The dialect knows what the server can do once connected: ask the connection.
+    if not session.connection().dialect.insert_executemany_returning_sort_by_parameter_order:
         return None
     if not parts:
         return []

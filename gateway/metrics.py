@@ -77,6 +77,30 @@ def sync_families(sync):
         up.add_metric([code], 1 if peer.peer_up else 0)
     yield lag
     yield up
+    yield from sync_alarm_families(peers)
+
+
+def sync_alarm_families(peers):
+    """Per enterprise and kind: alarms raised and cleared so far, and which are active."""
+    from sync.alarms import KINDS
+
+    raised = CounterMetricFamily("merp_sync_alarms_raised", "sync alarms raised",
+                                 labels=["enterprise", "kind"])
+    cleared = CounterMetricFamily("merp_sync_alarms_cleared", "sync alarms cleared (all-clear)",
+                                  labels=["enterprise", "kind"])
+    active = GaugeMetricFamily("merp_sync_alarm_active", "1 while the sync alarm is raised",
+                               labels=["enterprise", "kind"])
+    for code, peer in sorted(peers.items()):
+        alarms = getattr(peer, "alarms", None)
+        if alarms is None:
+            continue
+        for kind in KINDS:
+            raised.add_metric([code, kind], alarms.counts.get("raised:" + kind, 0))
+            cleared.add_metric([code, kind], alarms.counts.get("cleared:" + kind, 0))
+            active.add_metric([code, kind], 1 if kind in alarms.active else 0)
+    yield raised
+    yield cleared
+    yield active
 
 
 def metrics_resource(gateway):

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 import secrets
+import sys
 
 from erpcore import db
 from gateway.config import Config, GatewaySection, LinkSection, WebSection
@@ -18,10 +18,10 @@ def _serve(reactor, service, on_started=None) -> None:
 
 
 #: Seconds a thread may hold the GIL while another waits for it (Python's default 5 ms).
-#: The reactor and the threads that store MOs before they are acknowledged do a little
-#: work between waits for the network or the database; with the default each such step
-#: can wait 5 ms behind a thread running commands, and an SMS centre's window of a few
-#: unacknowledged messages then sets the pace (measured: bench/README.md).
+#: The reactor does a little work between waits for the network (acknowledging an MO,
+#: answering a cached WAP page); with the default each such step can wait 5 ms behind a
+#: thread running commands or building a page. bench/README.md: WAP p99 roughly halves;
+#: on the SMS spine no difference could be measured on the shared box.
 GIL_SWITCH_INTERVAL = 0.0005
 
 
@@ -42,7 +42,9 @@ def run_gateway(config: Config, upgrade: bool = True) -> int:
 def demo_config(database: str, smpp_port: int, web_listen: str = "", operator_token: str = "") -> Config:
     return Config(
         gateway=GatewaySection(database=database, log_level="warn"),
-        web=WebSection(listen=web_listen, operator_token=operator_token),
+        # Links in SMS and WAP Push must point at the port the demo actually serves.
+        web=WebSection(listen=web_listen, operator_token=operator_token,
+                       **({"public_url": _http_url(web_listen)} if web_listen else {})),
         links={
             "sim": LinkSection(
                 endpoint=f"tcp:host=127.0.0.1:port={smpp_port}",

@@ -141,7 +141,16 @@ class GatewayService(MultiService):
     def when_web_listening(self):
         """Fires with the web server's listening port (useful with an ephemeral `tcp:0`)."""
         # StreamServerEndpointService keeps the listen() Deferred; it has no public accessor.
-        return self.web._waitingForPort
+        # A new Deferred: a caller's callbacks must not take the port from stopService.
+        from twisted.internet import defer
+
+        listening = defer.Deferred()
+
+        def pass_on(port):
+            listening.callback(port)
+            return port
+        self.web._waitingForPort.addCallback(pass_on)
+        return listening
 
     def stopService(self):
         d = super().stopService()

@@ -9,15 +9,17 @@ import logging
 
 from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import MultiService, Service
+from twisted.internet import defer
 from twisted.internet.endpoints import serverFromString
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
 from sync.client import SyncClient
-from sync.cluster_tables import items_spec, stock_spec
 from sync.http import SyncEndpoints
 from sync.models import create_tables
+from sync.nonces import StoredNonces
 from sync.peer import SyncPeer
+from sync import example
 from sync import settings as sync_settings
 from sync.settings import AgentSettings
 from sync.side import Side
@@ -26,14 +28,13 @@ from sync.source import TableSource
 from sync.spec import Role
 
 log = logging.getLogger(__name__)
-SPECS = {"items": items_spec, "stock": stock_spec}
 
 
 def build_side(settings: AgentSettings, engine) -> Side:
     """The enterprise's side: its own tables read through the configured mapping."""
     with engine.begin() as conn:
         create_tables(conn)
-        sources = {t.name: TableSource.reflect(SPECS[t.name](t.rule), conn, t.source, t.mapping)
+        sources = {t.name: TableSource.reflect(t.spec(), conn, t.source, t.mapping)
                    for t in settings.tables}
     return Side(engine, Role.ENTERPRISE, settings.enterprise, sources)
 
@@ -44,6 +45,9 @@ class SchedulerService(Service):
     def __init__(self, reactor):
         from apscheduler.schedulers.twisted import TwistedScheduler
 
+        # Each job run would log "Running job"/"executed successfully" at INFO: every few
+        # seconds per job and enterprise. Failures are still logged (warnings, `_logged`).
+        logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
         self.scheduler = TwistedScheduler(reactor=reactor)
 
     def startService(self):
@@ -69,16 +73,30 @@ class AgentService(MultiService):
         self.client = SyncClient(reactor, settings.gateway_url, settings.secret.encode(),
                                  tls_policy=sync_settings.tls_policy(settings.ca_file, "[agent]"))
         self.peer = SyncPeer(self.side, self.client, reactor, settings.peer, run=self.run)
-        self.endpoints = SyncEndpoints(self.side, Verifier(settings.secret.encode(), reactor),
-                                       run=self.run)
-        self.endpoints.on_heartbeat = lambda _message: None
+        verifier = Verifier(settings.secret.encode(), reactor,
+                            nonces=StoredNonces(self.engine, settings.enterprise))
+        self.endpoints = SyncEndpoints(self.side, verifier, run=self.run,
+                                       on_heard=self.peer.note_heard)
         root = Resource()
         root.putChild(b"sync", self.endpoints)
-        StreamServerEndpointService(serverFromString(reactor, settings.listen),
-                                    Site(root)).setServiceParent(self)
+        self.web = StreamServerEndpointService(serverFromString(reactor, settings.listen),
+                                               Site(root))
+        self.web.setServiceParent(self)
         scheduler = SchedulerService(reactor)
         scheduler.setServiceParent(self)
         self.peer.schedule(scheduler.scheduler, reactor)
+
+    def when_listening(self):
+        """Fires with the listening port (useful with an ephemeral ``tcp:0``)."""
+        # StreamServerEndpointService keeps the listen() Deferred; it has no public accessor.
+        # A new Deferred: a caller's callbacks must not take the port from stopService.
+        listening = defer.Deferred()
+
+        def pass_on(port):
+            listening.callback(port)
+            return port
+        self.web._waitingForPort.addCallback(pass_on)
+        return listening
 
     def stopService(self):
         d = super().stopService()
@@ -106,16 +124,24 @@ heartbeat_interval = 30
 fast_scan_interval = 10
 full_scan_interval = 3600
 full_sync_interval = 86400
+# alarms, by SMS to the enterprise's administrators: after this many failed requests to the
+# agent, when changes wait longer than lag_alarm_seconds, and when the agent has sent
+# nothing for silence_alarm_seconds (0: alarm_after_failures + 1 heartbeat intervals)
 alarm_after_failures = 3
 lag_alarm_seconds = 600
+silence_alarm_seconds = 0
 
 [enterprise:DEMO]
 secret = change-me
 agent_url = http://127.0.0.1:8090/sync
 # for an https agent_url with a private CA or self-signed certificate: its PEM file
 # ca_file = /etc/merp/agent-DEMO.pem
+# who wins a row changed on both sides: enterprise_wins, cluster_wins, newer_wins, manual
 items_rule = enterprise_wins
 stock_rule = enterprise_wins
+# what the frequent fast scan watches (the hourly full scan watches every field)
+items_key_fields = sku, name, unit_price
+stock_key_fields = sku, site, quantity
 """
 
 
@@ -126,13 +152,36 @@ def add_agent_command(sub) -> None:
     agent.add_argument("--example-ini", action="store_true", help="print an example agent.ini and exit")
     agent.add_argument("--example-peers", action="store_true",
                        help="print an example cluster peers file ([sync] peers) and exit")
+    agent.add_argument("--example-db", metavar="URL",
+                       help="create the example enterprise database of --example-ini (tables "
+                            "goods and inventory, holding the demo's items and stock) and exit")
     agent.set_defaults(func=cmd_agent)
+
+
+def make_example_db(url: str) -> int:
+    import sys
+
+    from sqlalchemy import inspect
+
+    from erpcore import db
+
+    engine = db.make_engine(url)
+    try:
+        with engine.begin() as conn:
+            if {"goods", "inventory"} & set(inspect(conn).get_table_names()):
+                print(f"merp agent: {db.describe(url)} already has goods or inventory; "
+                      "nothing changed", file=sys.stderr)
+                return 1
+            example.fill_example_db(conn)
+    finally:
+        engine.dispose()
+    print(f"example enterprise database created in {db.describe(url)}")
+    return 0
 
 
 def cmd_agent(args) -> int:
     import sys
 
-    from sync import example
     from sync.settings import SettingsError, load, parse_agent
 
     if args.example_ini:
@@ -141,6 +190,8 @@ def cmd_agent(args) -> int:
     if args.example_peers:
         print(EXAMPLE_PEERS, end="")
         return 0
+    if args.example_db:
+        return make_example_db(args.example_db)
     try:
         settings = load(args.config, parse_agent)
     except SettingsError as exc:

@@ -12,6 +12,9 @@ from sync import wire
 from sync.signing import sign
 
 
+DIGEST_TIMEOUT_FACTOR = 10  # a digest request may take this many request timeouts
+
+
 class PeerError(Exception):
     """The peer could not be reached or refused the request; ``status`` when it answered."""
 
@@ -45,7 +48,10 @@ class SyncClient:
         self.agent = Agent(reactor, **kw)
 
     def command(self, op: str, **fields):
-        return self.post("command", {"op": op, **fields})
+        # A digest is a pass over the peer's whole table: a million rows take a while.
+        slow = op in ("digest", "row_digests")
+        return self.post("command", {"op": op, **fields},
+                         self.timeout * DIGEST_TIMEOUT_FACTOR if slow else None)
 
     def data(self, table: str, batch: str, seq: int, rows: list[dict]):
         return self.post("data", {"table": table, "batch": batch, "seq": seq, "rows": rows})
@@ -54,7 +60,7 @@ class SyncClient:
         return self.post("result", {"batch": batch, "seq": seq})
 
     @defer.inlineCallbacks
-    def post(self, interface: str, message: dict):
+    def post(self, interface: str, message: dict, timeout: float | None = None):
         url = f"{self.base_url}/{interface}"
         body = wire.encode(message)
         headers = {b"content-type": [b"application/json"]}
@@ -67,7 +73,7 @@ class SyncClient:
         try:
             d = self.agent.request(b"POST", url.encode(), Headers(headers),
                                    FileBodyProducer(BytesIO(body)))
-            d.addTimeout(self.timeout, self.reactor)
+            d.addTimeout(timeout or self.timeout, self.reactor)
             response = yield d
             raw = yield readBody(response)
         except Exception as exc:  # noqa: BLE001 - every transport failure means "unreachable"

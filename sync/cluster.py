@@ -12,8 +12,9 @@ from twisted.web.resource import Resource
 from sync import settings as sync_settings
 from sync.alarms import Alarms, cluster_sink
 from sync.client import SyncClient
-from sync.cluster_tables import StockSource, items_source, items_spec, stock_spec
+from sync.cluster_tables import StockSource, items_source
 from sync.http import SyncEndpoints
+from sync.nonces import StoredNonces
 from sync.peer import SyncPeer
 from sync.side import Side
 from sync.signing import Verifier
@@ -45,16 +46,19 @@ class ClusterSync(MultiService):
                 raise sync_settings.SettingsError(f"{peers_path}: no enterprise {peer.code!r}")
             eid = ids[peer.code]
             side = Side(engine, Role.CLUSTER, peer.code, {
-                "items": items_source(eid, items_spec(peer.rules["items"])),
-                "stock": StockSource(eid, stock_spec(peer.rules["stock"])),
+                "items": items_source(eid, peer.spec("items")),
+                "stock": StockSource(eid, peer.spec("stock")),
             })
             secret = peer.secret.encode()
             client = SyncClient(reactor, peer.agent_url, secret, tls_policy=sync_settings.tls_policy(
                 peer.ca_file, f"{peers_path}: [enterprise:{peer.code}]"))
             driver = SyncPeer(side, client, reactor, defaults,
-                              Alarms(peer.code, cluster_sink(sessionmaker, eid)), run=self.run)
-            endpoints = SyncEndpoints(side, Verifier(secret, reactor), run=self.run,
-                                      on_received=driver.note_received)
+                              Alarms(peer.code, cluster_sink(sessionmaker, eid, self.run)),
+                              run=self.run)
+            verifier = Verifier(secret, reactor, nonces=StoredNonces(engine, peer.code))
+            endpoints = SyncEndpoints(side, verifier, run=self.run,
+                                      on_received=driver.note_received,
+                                      on_heard=driver.note_heard)
             self.resource.putChild(peer.code.encode(), endpoints)
             driver.schedule(scheduler.scheduler, reactor)
             self.peers[peer.code] = driver

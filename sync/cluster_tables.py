@@ -26,13 +26,21 @@ class RowRejected(Exception):
     """A row this side cannot store (e.g. stock of an unknown item); reported per row."""
 
 
-def items_spec(rule: Rule = Rule.ENTERPRISE_WINS) -> TableSpec:
-    return TableSpec("items", ("sku",), ITEM_FIELDS, key_fields=("sku", "name", "unit_price"),
+ITEM_KEY_FIELDS = ("sku", "name", "unit_price")  # what a fast scan looks at by default
+STOCK_KEY_FIELDS = STOCK_FIELDS
+
+
+def items_spec(rule: Rule = Rule.ENTERPRISE_WINS, key_fields=ITEM_KEY_FIELDS) -> TableSpec:
+    return TableSpec("items", ("sku",), ITEM_FIELDS, key_fields=tuple(key_fields), rule=rule)
+
+
+def stock_spec(rule: Rule = Rule.ENTERPRISE_WINS, key_fields=STOCK_KEY_FIELDS) -> TableSpec:
+    return TableSpec("stock", ("sku", "site"), STOCK_FIELDS, key_fields=tuple(key_fields),
                      rule=rule)
 
 
-def stock_spec(rule: Rule = Rule.ENTERPRISE_WINS) -> TableSpec:
-    return TableSpec("stock", ("sku", "site"), STOCK_FIELDS, key_fields=STOCK_FIELDS, rule=rule)
+SPECS = {"items": items_spec, "stock": stock_spec}
+FIELDS = {"items": ITEM_FIELDS, "stock": STOCK_FIELDS}
 
 
 def items_source(enterprise_id: int, spec: TableSpec | None = None) -> TableSource:

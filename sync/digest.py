@@ -26,39 +26,60 @@ def bucket_of(pk_text: str, buckets: int) -> int:
     return int.from_bytes(hashlib.blake2b(pk_text.encode(), digest_size=8).digest(), "big") % buckets
 
 
-def _rows(conn: Connection, source, chunk: int = 5000):
-    npk = len(source.spec.pk)
-    after = None
-    while True:
-        rows = source.read_chunk(conn, after, chunk)
-        yield from rows
-        if len(rows) < chunk:
-            return
-        after = rows[-1][:npk]
+class DigestPass:
+    """One pass over a table in key order, a chunk per `step`, folding each row into the
+    bucket fingerprints (``sums``) or, for rows in the ``wanted`` buckets, into ``rows``
+    (key text -> the row, or its portable fingerprint). Like a scan, each step is its own
+    database call, so a million-row table does not hold the database thread."""
+
+    def __init__(self, source, buckets: int, wanted: list[int] | None = None,
+                 keep_rows: bool = False, chunk: int = 5000):
+        self.source = source
+        self.buckets = buckets
+        self.wanted = None if wanted is None else set(wanted)
+        self.keep_rows = keep_rows
+        self.chunk = chunk
+        self.sums = [0] * buckets
+        self.rows: dict[str, object] = {}
+        self.after: tuple | None = None
+        self.done = False
+
+    def step(self, conn: Connection) -> bool:
+        """Fold the next chunk in; True while there is more."""
+        spec = self.source.spec
+        npk = len(spec.pk)
+        rows = self.source.read_chunk(conn, self.after, self.chunk)
+        for row in rows:
+            text = encode_pk(spec, row[:npk])
+            bucket = bucket_of(text, self.buckets)
+            if self.wanted is None:
+                self.sums[bucket] = (self.sums[bucket] + portable_hash(row)) % MOD
+            elif bucket in self.wanted:
+                self.rows[text] = row if self.keep_rows else f"{portable_hash(row):032x}"
+        if len(rows) < self.chunk:
+            self.done = True
+            return False
+        self.after = rows[-1][:npk]
+        return True
+
+    def run_all(self, conn: Connection) -> "DigestPass":
+        while self.step(conn):
+            pass
+        return self
+
+    @property
+    def digests(self) -> list[str]:
+        return [f"{s:032x}" for s in self.sums]
 
 
 def bucket_digests(conn: Connection, source, buckets: int) -> list[str]:
     """One fingerprint per bucket of this side's table."""
-    spec = source.spec
-    npk = len(spec.pk)
-    sums = [0] * buckets
-    for row in _rows(conn, source):
-        b = bucket_of(encode_pk(spec, row[:npk]), buckets)
-        sums[b] = (sums[b] + portable_hash(row)) % MOD
-    return [f"{s:032x}" for s in sums]
+    return DigestPass(source, buckets).run_all(conn).digests
 
 
 def row_digests(conn: Connection, source, buckets: int, wanted: list[int]) -> dict[str, str]:
     """Each row's portable fingerprint, for the rows in the ``wanted`` buckets."""
-    spec = source.spec
-    npk = len(spec.pk)
-    wanted_set = set(wanted)
-    found = {}
-    for row in _rows(conn, source):
-        text = encode_pk(spec, row[:npk])
-        if bucket_of(text, buckets) in wanted_set:
-            found[text] = f"{portable_hash(row):032x}"
-    return found
+    return DigestPass(source, buckets, wanted).run_all(conn).rows
 
 
 def differing_buckets(ours: list[str], theirs: list[str]) -> list[int]:
@@ -66,17 +87,14 @@ def differing_buckets(ours: list[str], theirs: list[str]) -> list[int]:
 
 
 def mark_differing(conn: Connection, source, scope: str, buckets: int, wanted: list[int],
-                   theirs: dict[str, str]) -> int:
+                   theirs: dict[str, str], ours: dict | None = None) -> int:
     """Mark this side's version of every row that differs from the peer's as dirty and
     forced (so the peer takes it whatever its own state); rows only the peer has are sent
-    as deletes. Returns how many rows were marked."""
+    as deletes. ``ours``: this side's rows of the wanted buckets, if already read (a
+    `DigestPass` with ``keep_rows``). Returns how many rows were marked."""
     spec = source.spec
-    npk = len(spec.pk)
-    ours = {}
-    for row in _rows(conn, source):
-        text = encode_pk(spec, row[:npk])
-        if bucket_of(text, buckets) in set(wanted):
-            ours[text] = row
+    if ours is None:
+        ours = DigestPass(source, buckets, wanted, keep_rows=True).run_all(conn).rows
     marks = {}
     for text, row in ours.items():
         if theirs.get(text) != f"{portable_hash(row):032x}":

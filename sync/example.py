@@ -28,6 +28,26 @@ inventory = Table(
     mysql_engine="InnoDB", mysql_charset="utf8mb4",
 )
 
+def fill_example_db(connection, with_demo_data: bool = True) -> None:
+    """Create the example schema (and the sync tables) on ``connection``; with demo data,
+    the demo enterprise's items and stock as this ERP would hold them."""
+    from erpcore import demo
+    from sync.models import create_tables
+
+    metadata.create_all(connection)
+    create_tables(connection)
+    if not with_demo_data:
+        return
+    for sku, name, name_en, brand, model, tac, price in demo.ITEMS:
+        connection.execute(goods.insert().values(
+            goods_code=sku, goods_name=name, goods_name_en=name_en, maker=brand,
+            model_no=model, tac=tac, price=price))
+    for sku, sites in demo.STOCK.items():
+        for site, qty in sites.items():
+            connection.execute(inventory.insert().values(goods_code=sku, store_code=site,
+                                                         qty=qty))
+
+
 GOODS_MAPPING = {"sku": "goods_code", "name": "goods_name", "name_en": "goods_name_en",
                  "brand": "maker", "model": "model_no", "tac": "tac", "unit_price": "price"}
 INVENTORY_MAPPING = {"sku": "goods_code", "site": "store_code", "quantity": "qty"}
@@ -51,16 +71,30 @@ heartbeat_interval = 30
 fast_scan_interval = 10
 full_scan_interval = 3600
 full_sync_interval = 86400
+# alarms (in this agent's log): after this many failed requests to the gateway, when
+# changes wait longer than lag_alarm_seconds, and when the gateway has sent nothing for
+# silence_alarm_seconds (0: alarm_after_failures + 1 heartbeat intervals)
+alarm_after_failures = 3
+lag_alarm_seconds = 600
+silence_alarm_seconds = 0
 
-# one [table:NAME] per synced canonical table (items, stock)
+# one [table:NAME] per synced canonical table (items, stock):
+#   items: sku (the key), name, name_en, brand, model, tac, unit_price
+#   stock: sku and site (the key), quantity
+# source: the enterprise's table; map: canonical field = its column (unmapped fields use a
+# column of the same name); rule: who wins a row changed on both sides (enterprise_wins,
+# cluster_wins, newer_wins, manual); key_fields: what the frequent fast scan watches (the
+# hourly full scan watches every field)
 [table:items]
 source = goods
 rule = enterprise_wins
 map = sku=goods_code, name=goods_name, name_en=goods_name_en, brand=maker,
       model=model_no, tac=tac, unit_price=price
+key_fields = sku, name, unit_price
 
 [table:stock]
 source = inventory
 rule = enterprise_wins
 map = sku=goods_code, site=store_code, quantity=qty
+key_fields = sku, site, quantity
 """

@@ -16,6 +16,7 @@ from twisted.web.server import NOT_DONE_YET
 from sync import wire
 from sync.side import Side, UnknownTable
 from sync.signing import SignatureError, Verifier
+from sync.threads import in_steps
 
 log = logging.getLogger(__name__)
 OPS = ("heartbeat", "open", "close", "digest", "row_digests")
@@ -30,14 +31,15 @@ class SyncEndpoints(Resource):
     """The three interfaces of one side, for one peer."""
 
     def __init__(self, side: Side, verifier: Verifier, run=inline, on_heartbeat=None,
-                 on_received=None):
+                 on_received=None, on_heard=None):
         super().__init__()
         self.side = side
         self.verifier = verifier
         self.run = run
         self.on_heartbeat = on_heartbeat
         self.on_received = on_received  # called with each applied chunk's results
-        self.refused = 0
+        self.on_heard = on_heard  # called for every request that passes the signature check
+        self.refused = 0       # requests refused for their signature (counted for tests, logs)
         self.available = True  # tests switch a side "off" to play a dead peer
         for name in (b"command", b"data", b"result"):
             self.putChild(name, _Interface(self, name.decode()))
@@ -63,21 +65,35 @@ class _Interface(Resource):
             request.setResponseCode(503)
             return wire.encode({"ok": False, "error": "sync paused"})
         body = request.content.read()
+        verifier = endpoints.verifier
         try:
-            endpoints.verifier.verify(request.requestHeaders, request.path, body)
+            nonce, stamp, now = verifier.check(request.requestHeaders, request.path, body)
         except SignatureError as exc:
-            endpoints.refused += 1
-            log.warning("sync %s: refused request: %s", endpoints.side.scope, exc)
-            request.setResponseCode(401)
-            return wire.encode({"ok": False, "error": str(exc)})
+            return self._refuse(request, exc)
+        d = endpoints.run(verifier.fresh, nonce, stamp, now)  # the nonce memory is stored
+        d.addCallback(self._answer, request, body)
+        d.addErrback(lambda f: _fail(request, f))
+        return NOT_DONE_YET
+
+    def _refuse(self, request, exc):
+        endpoints = self.endpoints
+        endpoints.refused += 1
+        log.warning("sync %s: refused request: %s", endpoints.side.scope, exc)
+        request.setResponseCode(401)
+        return wire.encode({"ok": False, "error": str(exc)})
+
+    def _answer(self, fresh: bool, request, body: bytes):
+        if not fresh:
+            return _finish_raw(request, self._refuse(request, SignatureError("replayed request")))
+        if self.endpoints.on_heard is not None:
+            self.endpoints.on_heard()
         try:
             message = wire.decode(body, (request.getHeader(b"content-type") or b"").decode("latin-1"))
         except wire.WireError as exc:
-            request.setResponseCode(400)
-            return wire.encode({"ok": False, "error": str(exc)})
+            return _finish(request, 400, {"ok": False, "error": str(exc)})
         d = defer.maybeDeferred(getattr(self, "_" + self.name), message)
         d.addCallbacks(lambda answer: _finish(request, 200, answer), lambda f: _fail(request, f))
-        return NOT_DONE_YET
+        return d
 
     # -- the interfaces ----------------------------------------------------------------
     def _command(self, message):
@@ -99,14 +115,14 @@ class _Interface(Resource):
         buckets = _need(message, "buckets", int)
         if not 1 <= buckets <= 65536:
             raise _BadRequest("buckets must be 1..65536")
-        if op == "digest":
-            return run(side.digests, table, buckets).addCallback(
-                lambda digests: {"ok": True, "digests": digests})
+        if op == "digest":  # a pass over the whole table, a chunk per database call
+            return in_steps(run, side.digest_step, side.digest_pass(table, buckets)).addCallback(
+                lambda done: {"ok": True, "digests": done.digests})
         wanted = message.get("wanted")
         if not isinstance(wanted, list) or not all(isinstance(w, int) for w in wanted):
             raise _BadRequest("wanted must be a list of bucket numbers")
-        return run(side.row_digests, table, buckets, wanted).addCallback(
-            lambda rows: {"ok": True, "rows": rows})
+        return in_steps(run, side.digest_step, side.digest_pass(table, buckets, wanted)).addCallback(
+            lambda done: {"ok": True, "rows": done.rows})
 
     def _data(self, message):
         side = self.endpoints.side
@@ -157,6 +173,12 @@ def _finish(request, code, answer):
     request.setResponseCode(code)
     request.write(wire.encode(answer))
     request.finish()
+
+
+def _finish_raw(request, body: bytes):
+    if not request._disconnected:
+        request.write(body)
+        request.finish()
 
 
 def _fail(request, failure):

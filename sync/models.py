@@ -1,8 +1,10 @@
 """The sync bookkeeping tables, the same on both sides: the mirror of the peer's copy, the
-conflict log, and the receiver's memory of applied chunks (what makes batches idempotent).
+conflict log, the receiver's memory of applied chunks (what makes batches idempotent), and
+the nonces of signed requests taken inside the replay window.
 
-On the cluster they come with migration 0006_sync; the agent creates them in the
-enterprise's database itself (`create_tables`), next to the enterprise's own tables.
+On the cluster they come with migrations 0006_sync and 0009_sync_scan; the agent creates
+them in the enterprise's database itself (`create_tables`), next to the enterprise's own
+tables.
 """
 from __future__ import annotations
 
@@ -82,7 +84,22 @@ class AppliedChunk(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime)
 
 
-TABLES = (MirrorRow.__table__, ConflictRecord.__table__, AppliedChunk.__table__)
+class SeenNonce(Base):
+    """The nonce of a signed request this side took; kept while its timestamp is inside
+    the replay window, so the same request is refused even after a restart."""
+
+    __tablename__ = "sync_nonces"
+    __table_args__ = (UniqueConstraint("scope", "nonce"),
+                      Index("ix_sync_nonces_stamp", "scope", "stamp"), MYSQL_TABLE_OPTIONS)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64))
+    nonce: Mapped[str] = mapped_column(String(64))
+    stamp: Mapped[int] = mapped_column(BigInteger)  # the request's timestamp (Unix seconds)
+
+
+TABLES = (MirrorRow.__table__, ConflictRecord.__table__, AppliedChunk.__table__,
+          SeenNonce.__table__)
 
 
 def create_tables(connection: Connection) -> None:

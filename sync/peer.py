@@ -4,6 +4,8 @@ periodic full sync, and the alarms. Twisted-driven; every database step goes thr
 
 A cycle never overlaps another; while the peer is down cycles are skipped (sync pauses),
 and the first good heartbeat after an outage clears the alarm and catches up at once.
+Liveness is watched both ways: our requests failing (PEER_DOWN), and the peer's requests
+no longer arriving (PEER_SILENT: it cannot reach us, or we refuse it).
 """
 from __future__ import annotations
 
@@ -13,11 +15,12 @@ from dataclasses import dataclass
 from twisted.internet import defer
 
 from sync import digest
-from sync.alarms import CONFLICT, ERRORS, LAG, PEER_DOWN, Alarms
+from sync.alarms import CONFLICT, ERRORS, LAG, PEER_DOWN, PEER_SILENT, Alarms
 from sync.client import PeerError
 from sync.http import inline
 from sync.scan import FAST, FULL
 from sync.sender import Outcome
+from sync.threads import in_steps
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +33,13 @@ class PeerSettings:
     full_sync_interval: float = 86400.0
     alarm_after_failures: int = 3
     lag_alarm_seconds: float = 600.0
+    silence_alarm_seconds: float = 0.0  # 0: (alarm_after_failures + 1) heartbeat intervals
     digest_buckets: int = 256
+
+    @property
+    def silence_limit(self) -> float:
+        """Seconds without a request from the peer before PEER_SILENT is raised."""
+        return self.silence_alarm_seconds or (self.alarm_after_failures + 1) * self.heartbeat_interval
 
 
 class SyncPeer:
@@ -50,12 +59,15 @@ class SyncPeer:
                       "conflicts": 0, "errors": 0, "failures": 0, "heartbeats": 0,
                       "lag_seconds": 0.0}
         self._busy: defer.Deferred | None = None
+        self.last_heard = clock.seconds() if clock is not None else 0.0
 
     # -- liveness ----------------------------------------------------------------------
     @defer.inlineCallbacks
     def heartbeat(self):
-        """One heartbeat; True when the peer answered."""
+        """One heartbeat; True when the peer answered. Also the time to notice that the
+        peer has gone silent."""
         self.stats["heartbeats"] += 1
+        self._check_silence()
         try:
             yield self.client.command("heartbeat", scope=self.side.scope)
         except PeerError as exc:
@@ -78,7 +90,19 @@ class SyncPeer:
         self.stats["failures"] += 1
         log.info("sync %s: peer unreachable (%d): %s", self.side.scope, self.failures, exc)
         if self.failures >= self.settings.alarm_after_failures:
-            self.alarms.raise_(PEER_DOWN, f"peer unreachable {self.failures} times: {exc}")
+            self.alarms.raise_(PEER_DOWN, f"peer unreachable {self.failures} times: "
+                                          f"{str(exc)[:100]}")
+
+    def note_heard(self) -> None:
+        """An authenticated request from the peer arrived (the endpoints call this)."""
+        self.last_heard = self.clock.seconds()
+        self.alarms.clear(PEER_SILENT, "requests from the peer arrive again")
+
+    def _check_silence(self) -> None:
+        quiet = self.clock.seconds() - self.last_heard
+        if quiet > self.settings.silence_limit:
+            self.alarms.raise_(PEER_SILENT, f"no request from the peer for {quiet:.0f} s; "
+                                            "it cannot reach us, or we refuse its signature")
 
     def note_received(self, results: list[dict]) -> None:
         """Results of rows this side applied as a receiver (conflicts it decided)."""
@@ -126,9 +150,7 @@ class SyncPeer:
     def scan(self, table: str, mode: str = FAST):
         """Scan ``table`` a chunk per database call, so requests from the peer (and any
         other database work) run between chunks instead of after a million rows."""
-        scanner = self.side.scanner(table, mode)
-        while (yield self.run(self.side.scan_step, scanner)):
-            pass
+        scanner = yield in_steps(self.run, self.side.scan_step, self.side.scanner(table, mode))
         return scanner.report
 
     @defer.inlineCallbacks
@@ -192,13 +214,17 @@ class SyncPeer:
                 yield self.scan(table, FULL)
                 yield self.push(table, Outcome())
                 theirs = (yield self.client.command("digest", table=table, buckets=buckets))["digests"]
-                ours = yield self.run(self.side.digests, table, buckets)
-                wanted = digest.differing_buckets(ours, theirs)
+                ours = yield in_steps(self.run, self.side.digest_step,
+                                      self.side.digest_pass(table, buckets))
+                wanted = digest.differing_buckets(ours.digests, theirs)
                 if not wanted:
                     continue
                 rows = (yield self.client.command("row_digests", table=table, buckets=buckets,
                                                   wanted=wanted))["rows"]
-                marked += yield self.run(self.side.mark_differing, table, rows, buckets, wanted)
+                ours = yield in_steps(self.run, self.side.digest_step,
+                                      self.side.digest_pass(table, buckets, wanted, keep_rows=True))
+                marked += yield self.run(self.side.mark_differing, table, rows, buckets, wanted,
+                                         ours.rows)
                 yield self.push(table, Outcome())
         except PeerError as exc:
             self._failed(exc)

@@ -34,7 +34,7 @@ FULL = "full"
 FAST = "fast"
 TOMBSTONE_HASH = "-"
 M = MirrorRow.__table__
-FIRST = operator.itemgetter(0)
+FIRST, SECOND = operator.itemgetter(0), operator.itemgetter(1)
 
 
 @dataclass
@@ -111,8 +111,8 @@ class Scanner:
         base = select(M.c.pk, stored).where(M.c.scope == scope, M.c.table_name == spec.name)
         lo, hi = M.c.pk > bindparam("_lo"), M.c.pk <= bindparam("_hi")
         self.mirror_queries = {
-            (False, False): Prepared(base), (True, False): Prepared(base.where(lo)),
-            (False, True): Prepared(base.where(hi)), (True, True): Prepared(base.where(lo, hi)),
+            (False, True): Prepared(base.where(hi).order_by(M.c.pk)),
+            (True, True): Prepared(base.where(lo, hi).order_by(M.c.pk)),
             "tail": Prepared(base.where(lo).order_by(M.c.pk).limit(bindparam("_limit"))),
             "tail_first": Prepared(base.order_by(M.c.pk).limit(bindparam("_limit"))),
         }
@@ -143,22 +143,27 @@ class Scanner:
         texts = list(map(self.text_of, rows))
         hi_text = None if last else texts[-1]
         if last:  # the mirror's rows after the table's last key are read in the tail
-            mirror = self._mirror_tail(conn, first=self.lo_text is None)
+            pairs = self._mirror_tail(conn, first=self.lo_text is None)
         else:
-            mirror = dict(self.mirror_queries[(self.lo_text is not None, True)].fetch(
-                conn, _lo=self.lo_text, _hi=hi_text))
-        missing = list(filterfalse(mirror.__contains__, texts))
+            pairs = self.mirror_queries[(self.lo_text is not None, True)].fetch(
+                conn, _lo=self.lo_text, _hi=hi_text)
         known = {}
-        if missing:  # the two orders disagree, or these are new rows
-            known = _mirror_exact(conn, self.scope, spec.name, missing)
-            at = 2 if self.mode == FULL else 3
-            mirror.update({text: m[at] for text, m in known.items()})
-        stored = list(map(mirror.get, texts))
+        if list(map(FIRST, pairs)) == texts:  # the same keys in the same order: most chunks
+            stored = list(map(SECOND, pairs))
+            mirror = None
+        else:
+            mirror = dict(pairs)
+            missing = list(filterfalse(mirror.__contains__, texts))
+            if missing:  # new rows, or an order the two sides disagree on
+                known = _mirror_exact(conn, self.scope, spec.name, missing)
+                at = 2 if self.mode == FULL else 3
+                mirror.update({text: m[at] for text, m in known.items()})
+            stored = list(map(mirror.get, texts))
         fresh = row_hashes([r[:self.width] for r in rows] if self.extra_keys else rows)
         differ = list(compress(zip(texts, rows, fresh), map(ne, fresh, stored)))
         if differ:
             self._mark_differing(conn, differ, known)
-        if len(mirror) > len(texts) - stored.count(None):  # rows the table no longer has?
+        if mirror is not None and len(mirror) > len(texts) - stored.count(None):  # deletes?
             seen = set(texts)
             gone = [t for t, fp in mirror.items() if fp != TOMBSTONE_HASH and t not in seen]
             if gone:
@@ -171,9 +176,9 @@ class Scanner:
         self.lo_text = hi_text
         return True
 
-    def _mirror_tail(self, conn, first: bool) -> dict:
-        """Up to two chunks of the mirror's keys after ``lo_text``, in order; ``tail_more``
-        says whether there may be more."""
+    def _mirror_tail(self, conn, first: bool) -> list[tuple]:
+        """Up to two chunks of the mirror's (key, fingerprint) after ``lo_text``, in key
+        order; ``tail_more`` says whether there may be more."""
         limit = 2 * self.chunk
         if first:
             rows = self.mirror_queries["tail_first"].fetch(conn, _limit=limit)
@@ -182,13 +187,12 @@ class Scanner:
         self.tail_more = len(rows) == limit
         if rows:
             self.lo_text = rows[-1][0]
-        return dict(rows)
+        return rows
 
     def _tail_chunk(self, conn) -> bool:
         """Mirror rows after the table's last key: deletes, unless a point look-up finds
         the row after all (an order the two sides disagree on)."""
-        mirror = self._mirror_tail(conn, first=False)
-        gone = [t for t, fp in mirror.items() if fp != TOMBSTONE_HASH]
+        gone = [t for t, fp in self._mirror_tail(conn, first=False) if fp != TOMBSTONE_HASH]
         if gone:
             self._confirm_deletes(conn, gone)
         return self.tail_more

@@ -1,18 +1,21 @@
 """The sync configuration files: the agent's `agent.ini` (its database, the gateway, the
-secret, and the table/column mapping onto canonical items and stock) and the cluster's
-peers file (per enterprise: secret, agent URL, conflict rules). See `sync.example`.
+secret, and per table the column mapping onto canonical items and stock, the conflict rule
+and the key fields a fast scan watches) and the cluster's peers file (per enterprise:
+secret, agent URL, conflict rules, key fields). See `sync.example`.
 """
 from __future__ import annotations
 
 import configparser
 from dataclasses import dataclass, field
 
+from sync.cluster_tables import FIELDS, SPECS
 from sync.peer import PeerSettings
 from sync.spec import Rule
 
 TABLES = ("items", "stock")
 _PEER_FIELDS = ("heartbeat_interval", "fast_scan_interval", "full_scan_interval",
-                "full_sync_interval", "alarm_after_failures", "lag_alarm_seconds")
+                "full_sync_interval", "alarm_after_failures", "lag_alarm_seconds",
+                "silence_alarm_seconds")
 
 
 class SettingsError(ValueError):
@@ -25,6 +28,10 @@ class TableMapping:
     source: str                   # the enterprise's table
     mapping: dict = field(default_factory=dict)  # canonical field -> column
     rule: Rule = Rule.ENTERPRISE_WINS
+    key_fields: tuple[str, ...] = ()  # what a fast scan watches; () = the table's default
+
+    def spec(self):
+        return table_spec(self.name, self.rule, self.key_fields)
 
 
 @dataclass(frozen=True)
@@ -46,6 +53,15 @@ class EnterprisePeer:
     agent_url: str
     rules: dict  # table -> Rule
     ca_file: str | None = None    # PEM file trusted for the agent's https certificate
+    key_fields: dict = field(default_factory=dict)  # table -> fields a fast scan watches
+
+    def spec(self, table: str):
+        return table_spec(table, self.rules[table], self.key_fields.get(table, ()))
+
+
+def table_spec(table: str, rule: Rule, key_fields: tuple[str, ...] = ()):
+    """The spec of a canonical table with its rule and (if set) its key fields."""
+    return SPECS[table](rule, key_fields) if key_fields else SPECS[table](rule)
 
 
 def _parser(text: str, source: str) -> configparser.ConfigParser:
@@ -73,7 +89,23 @@ def _peer_settings(section, where: str) -> PeerSettings:
                 kwargs[name] = (int if name == "alarm_after_failures" else float)(section[name])
             except ValueError:
                 raise SettingsError(f"{where}: {name} must be a number") from None
+            least = 0 if name == "silence_alarm_seconds" else (1 if name == "alarm_after_failures"
+                                                               else 0.001)
+            if kwargs[name] < least:
+                raise SettingsError(f"{where}: {name} must be at least {least}")
     return PeerSettings(**kwargs)
+
+
+def _key_fields(table: str, text: str | None, where: str) -> tuple[str, ...]:
+    """A ``key_fields`` list: canonical fields of ``table``, comma-separated."""
+    if text is None or not text.strip():
+        return ()
+    names = tuple(part.strip() for part in text.replace("\n", ",").split(",") if part.strip())
+    unknown = [n for n in names if n not in FIELDS[table]]
+    if unknown:
+        raise SettingsError(f"{where}: key_fields {', '.join(unknown)} are not fields of "
+                            f"{table} ({', '.join(FIELDS[table])})")
+    return names
 
 
 def parse_mapping(text: str, where: str) -> dict:
@@ -106,9 +138,17 @@ def parse_agent(text: str, source: str = "<agent.ini>") -> AgentSettings:
         if table not in TABLES:
             raise SettingsError(f"{source}: [{name}]: synced tables are {', '.join(TABLES)}")
         section = parser[name]
-        tables.append(TableMapping(table, section.get("source", table),
-                                   parse_mapping(section.get("map", ""), f"[{name}]"),
-                                   _rule(section.get("rule", "enterprise_wins"), f"[{name}]")))
+        unknown = set(section) - {"source", "map", "rule", "key_fields"}
+        if unknown:
+            raise SettingsError(f"{source}: [{name}]: unknown option {', '.join(sorted(unknown))}")
+        mapping = parse_mapping(section.get("map", ""), f"[{name}]")
+        strange = [f for f in mapping if f not in FIELDS[table]]
+        if strange:
+            raise SettingsError(f"{source}: [{name}]: map names {', '.join(strange)}, not fields of "
+                                f"{table} ({', '.join(FIELDS[table])})")
+        tables.append(TableMapping(table, section.get("source", table), mapping,
+                                   _rule(section.get("rule", "enterprise_wins"), f"[{name}]"),
+                                   _key_fields(table, section.get("key_fields"), f"[{name}]")))
     if not tables:
         raise SettingsError(f"{source}: no [table:items] or [table:stock] section")
     return AgentSettings(agent["database"], agent["enterprise"], agent["gateway_url"],
@@ -132,8 +172,10 @@ def parse_peers(text: str, source: str = "<sync peers>") -> tuple[PeerSettings, 
         if not section.get("secret") or not section.get("agent_url"):
             raise SettingsError(f"{source}: [{name}] needs secret and agent_url")
         rules = {t: _rule(section.get(f"{t}_rule", "enterprise_wins"), f"[{name}]") for t in TABLES}
+        keys = {t: _key_fields(t, section.get(f"{t}_key_fields"), f"[{name}]") for t in TABLES}
         peers.append(EnterprisePeer(name.split(":", 1)[1].strip(), section["secret"],
-                                    section["agent_url"], rules, section.get("ca_file") or None))
+                                    section["agent_url"], rules, section.get("ca_file") or None,
+                                    {t: k for t, k in keys.items() if k}))
     return defaults, peers
 
 

@@ -102,16 +102,19 @@ class Side:
             return apply.stored_results(conn, self.scope, batch_id, seq)
 
     # -- full sync ---------------------------------------------------------------------
-    def digests(self, table: str, buckets: int) -> list[str]:
-        with self.engine.connect() as conn:
-            return digest.bucket_digests(conn, self.source(table), buckets)
+    def digest_pass(self, table: str, buckets: int, wanted: list[int] | None = None,
+                    keep_rows: bool = False) -> digest.DigestPass:
+        """A pass over one table for the full sync, to be run with `digest_step`."""
+        return digest.DigestPass(self.source(table), buckets, wanted, keep_rows,
+                                 self.settings.scan_chunk)
 
-    def row_digests(self, table: str, buckets: int, wanted: list[int]) -> dict[str, str]:
+    def digest_step(self, digest_pass: digest.DigestPass) -> bool:
+        """One chunk of a digest pass; True while there is more."""
         with self.engine.connect() as conn:
-            return digest.row_digests(conn, self.source(table), buckets, wanted)
+            return digest_pass.step(conn)
 
     def mark_differing(self, table: str, theirs: dict[str, str], buckets: int,
-                       wanted: list[int]) -> int:
+                       wanted: list[int], ours: dict | None = None) -> int:
         with self.engine.begin() as conn:
             return digest.mark_differing(conn, self.source(table), self.scope, buckets, wanted,
-                                         theirs)
+                                         theirs, ours)

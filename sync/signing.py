@@ -1,21 +1,26 @@
 """Request signing between the cluster and an enterprise agent: HMAC-SHA256 with the
 enterprise's secret over timestamp, nonce, path and body. A request outside the replay
-window, or whose nonce was seen inside it, is refused.
+window, or whose nonce was taken inside it, is refused.
 
-The nonce memory is in process memory: after a restart, a request captured in the last
-window could be replayed once; the receiver's batch memory still makes that change nothing.
+`Verifier.check` is the pure part (signature, timestamp, nonce format); the nonce memory
+(`sync.nonces`) is kept in the side's database by the daemons, so a request replayed inside
+the window is refused after a restart too.
 """
 from __future__ import annotations
 
 import hashlib
 import hmac
 import os
+import re
 import time
+
+from sync.nonces import MemoryNonces
 
 TIMESTAMP_HEADER = b"X-Merp-Timestamp"
 NONCE_HEADER = b"X-Merp-Nonce"
 SIGNATURE_HEADER = b"X-Merp-Signature"
 DEFAULT_WINDOW = 300.0
+_NONCE = re.compile(r"[0-9a-f]{16,64}\Z")
 
 
 class SignatureError(Exception):
@@ -36,16 +41,20 @@ def sign(secret: bytes, path: bytes, body: bytes, now: float | None = None) -> d
 
 
 class Verifier:
-    """Checks signatures and remembers nonces for the replay window."""
+    """Checks signatures and, through ``nonces``, remembers them for the replay window."""
 
-    def __init__(self, secret: bytes, clock=time, window: float = DEFAULT_WINDOW):
+    def __init__(self, secret: bytes, clock=time, window: float = DEFAULT_WINDOW, nonces=None):
         self.secret = secret
         self.clock = clock
         self.window = window
-        self._seen: dict[str, float] = {}
+        self.nonces = nonces if nonces is not None else MemoryNonces()
 
-    def verify(self, headers, path: bytes, body: bytes) -> None:
-        """Raise SignatureError unless the request is authentic, fresh and new."""
+    def now(self) -> float:
+        return self.clock.time() if hasattr(self.clock, "time") else self.clock.seconds()
+
+    def check(self, headers, path: bytes, body: bytes) -> tuple[str, int, float]:
+        """(nonce, timestamp, now) of an authentic, fresh request; SignatureError otherwise.
+        Whether the nonce is new is `fresh`'s question (it may need the database)."""
         timestamp = _header(headers, TIMESTAMP_HEADER)
         nonce = _header(headers, NONCE_HEADER)
         given = _header(headers, SIGNATURE_HEADER)
@@ -58,17 +67,22 @@ class Verifier:
         expected = signature(self.secret, timestamp, nonce, path, body)
         if not hmac.compare_digest(expected, given):
             raise SignatureError("bad signature")
-        now = self.clock.time() if hasattr(self.clock, "time") else self.clock.seconds()
+        if not _NONCE.match(nonce):
+            raise SignatureError("bad nonce")
+        now = self.now()
         if abs(now - stamp) > self.window:
             raise SignatureError("timestamp outside the replay window")
-        self._forget(now)
-        if nonce in self._seen:
-            raise SignatureError("replayed request")
-        self._seen[nonce] = stamp
+        return nonce, stamp, now
 
-    def _forget(self, now: float) -> None:
-        if len(self._seen) > 1000:
-            self._seen = {n: t for n, t in self._seen.items() if now - t <= self.window}
+    def fresh(self, nonce: str, stamp: int, now: float) -> bool:
+        """Remember the nonce; False for a replay (blocking with stored nonces)."""
+        return self.nonces.remember(nonce, stamp, now, self.window)
+
+    def verify(self, headers, path: bytes, body: bytes) -> None:
+        """`check` and `fresh` in one call (for nonces kept in memory)."""
+        nonce, stamp, now = self.check(headers, path, body)
+        if not self.fresh(nonce, stamp, now):
+            raise SignatureError("replayed request")
 
 
 def _header(headers, name: bytes) -> str:

@@ -1,8 +1,10 @@
 """Blocking database work off the reactor thread: a pool started and stopped as a
-service, and the ``run(f, *args) -> Deferred`` the sync modules take."""
+service, the ``run(f, *args) -> Deferred`` the sync modules take, and `in_steps` for work
+over a whole table, which runs a chunk per call so other work goes between chunks."""
 from __future__ import annotations
 
 from twisted.application.service import Service
+from twisted.internet import defer
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.threadpool import ThreadPool
 
@@ -30,3 +32,11 @@ def runner(reactor, size: int, name: str):
     def run(f, *args, **kw):
         return deferToThreadPool(reactor, service.pool, f, *args, **kw)
     return run, service
+
+
+@defer.inlineCallbacks
+def in_steps(run, step, state):
+    """``run(step, state)`` until it answers False; fires with ``state``."""
+    while (yield run(step, state)):
+        pass
+    return state

@@ -41,6 +41,9 @@ class CommandId(enum.IntEnum):
     DATA_SM_RESP = 0x80000103
 
 
+_COMMAND_IDS: dict[int, CommandId] = {c.value: c for c in CommandId}
+
+
 class Status(enum.IntEnum):
     ESME_ROK = 0x00
     ESME_RINVMSGLEN = 0x01
@@ -238,7 +241,9 @@ class Pdu:
         """The matching *_resp with the same sequence (default body for its type)."""
         if self.is_response:
             raise ValueError(f"{self.command_id.name} is itself a response")
-        resp_id = CommandId(self.command_id | RESPONSE_BIT)
+        resp_id = _COMMAND_IDS.get(self.command_id | RESPONSE_BIT)
+        if resp_id is None:
+            raise ValueError(f"{self.command_id.name} has no response")
         if body is None:
             body = _BODY_TYPES.get(resp_id, Empty)()
         return Pdu(resp_id, self.sequence, status, body)
@@ -458,7 +463,7 @@ def decode(frame: bytes) -> Pdu:
     expected = _BODY_TYPES.get(cid)
     if expected is None:
         raise PduError(Status.ESME_RINVCMDID, cid, sequence, "unsupported command_id")
-    command_id = CommandId(cid)
+    command_id = _COMMAND_IDS[cid]  # a dict lookup: CommandId(cid) costs more than the rest
     r = _Reader(frame[HEADER_LENGTH:], cid, sequence)
     if (cid & RESPONSE_BIT) and not r.remaining:
         # An error response (and some SMSCs' bind_resp) carries no body at all.

@@ -19,6 +19,8 @@ from erpcore.errors import Conflict, ErpError, InvalidInput, NotFound, Permissio
 USER_FIELDS = (*people.UPDATABLE, "msisdn")
 #: Service actions: "set" opens a closed module or changes an open one's parameters.
 SERVICE_ACTIONS = ("open", "change", "close", "set")
+#: What a face may set on an enterprise: its own quiet hours (both ends together) and local time.
+QUIET_FIELDS = ("quiet_start", "quiet_end", "utc_offset")
 HISTORY_LIMIT = 50
 
 
@@ -53,6 +55,23 @@ def create_enterprise(
 def show_enterprise(session, code: str) -> dict:
     enterprise = services.get_enterprise_by_code(session, code)
     return {**enterprise_data(enterprise), "services": services.list_services(session, enterprise.id)}
+
+
+def set_quiet_settings(session, code: str, changes: dict) -> dict:
+    """Change any of QUIET_FIELDS: text as the operator typed it (``"22:00"``,
+    ``"+08:00"``), None for the gateway's default again, equal start and end for no quiet
+    hours at all. erpcore checks the values; all of them change or (the caller rolling
+    back) none. The enterprise as ``show_enterprise`` gives it."""
+    enterprise = services.get_enterprise_by_code(session, code)
+    unknown = sorted(set(changes) - set(QUIET_FIELDS))
+    if unknown:
+        raise InvalidInput(f"cannot update {', '.join(unknown)}; {', '.join(QUIET_FIELDS)} can be",
+                           code="enterprise.bad_field", fields=unknown)
+    if "quiet_start" in changes or "quiet_end" in changes:
+        tenants.set_quiet_hours(session, enterprise.id, changes.get("quiet_start"), changes.get("quiet_end"))
+    if "utc_offset" in changes:
+        tenants.set_utc_offset(session, enterprise.id, changes["utc_offset"])
+    return show_enterprise(session, code)
 
 
 def services_of(session, code: str) -> list[dict]:

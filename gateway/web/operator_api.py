@@ -34,7 +34,6 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
-from erpcore import services, tenants
 from erpcore.errors import ErpError, InvalidInput
 from gateway.web import operator_actions as actions
 from gateway.web.operator_actions import in_unit_of_work
@@ -249,17 +248,11 @@ def _create_enterprise(session, body: dict) -> dict:
 def _update_enterprise(session, code: str, body: dict) -> dict:
     """PATCH: its quiet hours (``quiet_start`` and ``quiet_end`` together, HH:MM local time)
     and ``utc_offset`` (``"+08:00"``); null = the gateway's default, absent = unchanged."""
-    enterprise = services.get_enterprise_by_code(session, code)
-    unknown = sorted(set(body) - {"quiet_start", "quiet_end", "utc_offset"})
+    unknown = sorted(set(body) - set(actions.QUIET_FIELDS))
     if unknown:
         raise InvalidInput(f"cannot update {', '.join(unknown)}; quiet_start, quiet_end and utc_offset can be",
                            code="http.bad_field", field=unknown[0])
-    if "quiet_start" in body or "quiet_end" in body:
-        tenants.set_quiet_hours(session, enterprise.id, _text(body, "quiet_start", False),
-                                _text(body, "quiet_end", False))
-    if "utc_offset" in body:
-        tenants.set_utc_offset(session, enterprise.id, _text(body, "utc_offset", False))
-    return actions.show_enterprise(session, code)
+    return actions.set_quiet_settings(session, code, {key: _text(body, key, False) for key in body})
 
 
 def _create_user(session, code: str, body: dict) -> dict:

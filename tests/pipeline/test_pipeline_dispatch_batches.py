@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import event, insert
 
-from erpcore import demo, inbox, notifications
+from erpcore import demo, inbox, notifications, outbox
 from erpcore.events import Notification
 from erpcore.messaging_models import CommandLog, Inbox, InboxSeenPart, Outbox
 from gateway.messages import InboundSms
@@ -191,3 +191,59 @@ def test_the_notifier_is_woken_only_by_a_batch_that_stored_a_notification(sessio
                                          recipient=SERVICE_CODE + "01", text="tell", smsc_id="t1")], now)
     dispatcher.wake()
     assert (queued, notified) == ([True, True], [True])
+
+
+def test_a_batchs_replies_are_stored_claimed_and_handed_to_the_sender(sessionmaker, clock, rows, now):
+    handed = []
+    dispatcher = make_dispatcher(sessionmaker, clock, on_replies=lambda r, end: handed.append((r, end)),
+                                 reply_lease=30.0)
+    store(sessionmaker, now, [("13800000001", "HELP"), ("13800000002", "HELP 2")])
+    dispatcher.wake()
+    (replies, lease_end) = handed[0]
+    stored = rows(Outbox)
+    assert [r.id for r in replies] == [r["id"] for r in stored]
+    assert [r.text for r in replies] == ["ok HELP", "ok HELP 2"]
+    assert all(r.attempts == 1 for r in replies)
+    # as a claim leaves them: another process takes them only after the lease
+    assert all((r["state"], r["attempts"]) == ("sending", 1) for r in stored)
+    assert {r["lease_until"] for r in stored} == {lease_end}
+    with sessionmaker.begin() as session:
+        assert outbox.claim_due(session, now + timedelta(seconds=29), 10, 30) == []
+        assert len(outbox.claim_due(session, now + timedelta(seconds=31), 10, 30)) == 2
+
+
+def test_replies_of_a_batch_done_one_by_one_stay_queued_for_the_sender(sessionmaker, clock, rows, now):
+    def picky(session, sms, code):
+        if sms.text == "bad":
+            raise ValueError("no")
+        return Outcome(reply=f"ok {sms.text}")
+
+    handed, woken = [], []
+    dispatcher = make_dispatcher(sessionmaker, clock, handle=picky, on_replies=lambda r, end: handed.append(r),
+                                 on_queued=lambda: woken.append(True))
+    store(sessionmaker, now, [("13800000001", "one"), ("13800000001", "bad")])
+    dispatcher.wake()
+    assert handed == [] and woken == [True]
+    assert {r["state"] for r in rows(Outbox)} == {"queued"}
+
+
+def test_the_sender_sends_handed_rows_without_claiming_them(sessionmaker, engine, clock, rows, now):
+    from gateway.pipeline.outbox_sender import OutboxSender
+    from tests.pipeline.pipeline_fakes import FakeLink
+
+    link = FakeLink(window=5)
+    worker = DbWorker(sessionmaker, InlineReactor(), pool=ImmediatePool())
+    sender = OutboxSender(worker, clock, [link], poll_interval=1.0)
+    sender.startService()  # the first poll finds nothing to claim
+    dispatcher = make_dispatcher(sessionmaker, clock, on_replies=sender.take)
+    store(sessionmaker, now, [("13800000001", "HELP"), ("13800000002", "HELP 2")])
+    statements = Statements(engine)
+    try:
+        dispatcher.wake()
+    finally:
+        statements.close()
+    assert [m.text for m in link.sent] == ["ok HELP", "ok HELP 2"]
+    assert not [s for s in statements.seen if "FROM OUTBOX" in s.upper()], "no claim of the replies"
+    link.accept_all()
+    assert [r["state"] for r in rows(Outbox)] == ["sent", "sent"] and sender.submitted == 2
+    sender.stopService()

@@ -52,6 +52,18 @@ def test_phone_and_load_commands_take_their_options():
         10, 2, 5.0, "KC X100", 3.0, 9.0)
 
 
+def test_load_takes_teams_and_refuses_a_team_of_one_or_approve_in_the_mix(capsys):
+    load = parser().parse_args(["sim", "load", "--team-size", "4", "--service-code", "1065799",
+                                "--text", "ORDER X100 1=1;STOCK X100=3"])
+    assert (load.team_size, load.service_code) == (4, "1065799")
+    assert parser().parse_args(["sim", "load"]).team_size == 0
+    for argv in (["--team-size", "1"], ["--text", "ORDER X100 1;Y 1001"]):
+        bad = parser().parse_args(["sim", "load", *argv])
+        assert bad.func(bad) == 2  # refused before any simulator starts
+    err = capsys.readouterr().err
+    assert "--team-size" in err and "APPROVE" in err
+
+
 def test_outcome_strings_are_checked():
     assert parse_outcomes("delivrd=3, expired=1") == {"DELIVRD": 3.0, "EXPIRED": 1.0}
     with pytest.raises(OutcomeError):

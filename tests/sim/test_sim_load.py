@@ -169,3 +169,20 @@ def test_wait_for_bind_fires_on_a_receiving_bind_and_times_out_without_one():
     wait_for_bind(make_smsc(clock), clock, 10).addErrback(failures.append)
     clock.advance(10)
     assert failures and failures[0].check(TimeoutError)
+
+
+def test_the_report_gives_the_gateways_acknowledgement_times_of_this_run_only():
+    clock = task.Clock()
+    smsc = make_smsc(clock)
+    smsc.ack_times["mo"].append(9.0)  # before the run: not this run's
+
+    class TimedGateway(FakeGateway):
+        def deliver(self, delivery):
+            smsc.ack_times["mo"].append(0.1 * (len(self.seen) + 1))
+            super().deliver(delivery)
+
+    TimedGateway(smsc, clock, reply_delay=lambda n: 0.2)
+    report = run(LoadRunner(smsc, clock, count=4, phones=4, commands="HELP", timeout=5), clock)
+    assert report.ack_latency["p50"] == pytest.approx(0.2)
+    assert report.ack_latency["max"] == pytest.approx(0.4)
+    assert "gateway acknowledging a deliver_sm (MOs and receipts): p50 200.0" in format_report(report)

@@ -353,3 +353,20 @@ def test_a_receipt_refused_by_the_esme_is_redelivered():
     assert second.body.tlv(Tag.RECEIPTED_MESSAGE_ID) == first.body.tlv(Tag.RECEIPTED_MESSAGE_ID)
     esme.ack(second)
     assert smsc.counters["receipts_acked"] == 1
+
+
+def test_the_time_an_esme_takes_to_acknowledge_each_delivery_is_recorded_by_kind():
+    clock = task.Clock()
+    smsc = make_smsc(clock, receipt_delay=1.0)
+    esme = FakeEsme(smsc)
+    esme.bind()
+    smsc.queue_mo("13800000001", "106571234501", "STOCK X100")
+    (mo_pdu,) = esme.received()
+    clock.advance(0.25)
+    esme.ack(mo_pdu)
+    esme.submit(b"reply")
+    clock.advance(1.0)  # the receipt is delivered
+    (receipt_pdu,) = esme.received()
+    clock.advance(0.5)
+    esme.ack(receipt_pdu, status=Status.ESME_RSYSERR)  # refused: not an acknowledgement
+    assert smsc.ack_times == {"mo": [0.25], "receipt": []}

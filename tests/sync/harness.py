@@ -17,7 +17,7 @@ from sync import example
 from sync.client import SyncClient
 from sync.cluster_tables import StockSource, items_source, items_spec, stock_spec
 from sync.http import SyncEndpoints
-from sync.models import create_tables
+from sync.nonces import StoredNonces
 from sync.peer import PeerSettings, SyncPeer
 from sync.side import Side, SideSettings
 from sync.signing import Verifier
@@ -40,17 +40,7 @@ def enterprise_sources(engine, rule=Rule.ENTERPRISE_WINS):
 def make_enterprise_db(url: str, seed_demo_copy: bool = True):
     engine = db.make_engine(url)
     with engine.begin() as conn:
-        example.metadata.create_all(conn)
-        create_tables(conn)
-        if seed_demo_copy:
-            for sku, name, name_en, brand, model, tac, price in demo.ITEMS:
-                conn.execute(example.goods.insert().values(
-                    goods_code=sku, goods_name=name, goods_name_en=name_en, maker=brand,
-                    model_no=model, tac=tac, price=price))
-            for sku, sites in demo.STOCK.items():
-                for site, qty in sites.items():
-                    conn.execute(example.inventory.insert().values(goods_code=sku, store_code=site,
-                                                                   qty=qty))
+        example.fill_example_db(conn, seed_demo_copy)
     return engine
 
 
@@ -82,7 +72,7 @@ class Pair:
 
     @defer.inlineCallbacks
     def start(self):
-        self.cluster_endpoints = SyncEndpoints(self.cluster, Verifier(SECRET, reactor))
+        self.cluster_endpoints = SyncEndpoints(self.cluster, self._verifier(self.cluster))
         sync_root = Resource()
         sync_root.putChild(SCOPE.encode(), self.cluster_endpoints)
         root = Resource()
@@ -94,11 +84,12 @@ class Pair:
         self.cluster_peer = SyncPeer(self.cluster, self._client(self.agent_base), reactor,
                                      PeerSettings(alarm_after_failures=2))
         self.cluster_endpoints.on_received = self.cluster_peer.note_received
+        self.cluster_endpoints.on_heard = self.cluster_peer.note_heard
 
     @defer.inlineCallbacks
     def start_agent(self):
         """(Re)start the agent's service: its endpoints, its listening port, its peer."""
-        self.agent_endpoints = SyncEndpoints(self.enterprise, Verifier(SECRET, reactor))
+        self.agent_endpoints = SyncEndpoints(self.enterprise, self._verifier(self.enterprise))
         root = Resource()
         root.putChild(b"sync", self.agent_endpoints)
         port = yield TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(Site(root))
@@ -107,6 +98,7 @@ class Pair:
         self.agent_base = f"http://127.0.0.1:{port.getHost().port}/sync"
         self.agent_peer = SyncPeer(self.enterprise, self._client(self.cluster_base), reactor,
                                    PeerSettings(alarm_after_failures=2))
+        self.agent_endpoints.on_heard = self.agent_peer.note_heard
         if hasattr(self, "cluster_peer"):
             self.cluster_peer.client = self._client(self.agent_base)
 
@@ -121,6 +113,11 @@ class Pair:
         self.enterprise_engine.dispose()
         self.enterprise_engine = db.make_engine(self.enterprise_url)
         self.enterprise = self._enterprise_side()
+
+    @staticmethod
+    def _verifier(side):
+        """As the daemons do: nonces kept in the side's own database."""
+        return Verifier(SECRET, reactor, nonces=StoredNonces(side.engine, side.scope))
 
     def _client(self, base):
         client = SyncClient(reactor, base, SECRET, timeout=5)

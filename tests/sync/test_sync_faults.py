@@ -16,6 +16,7 @@ from erpcore.users import User
 from sync import example
 from sync.alarms import PEER_DOWN, cluster_sink
 from sync.client import PeerError
+from sync.http import inline
 from sync.models import AppliedChunk
 
 
@@ -169,7 +170,7 @@ def test_peer_down_raises_one_alarm_pauses_then_catches_up_with_an_all_clear(pai
         conn.execute(insert(User), [{"enterprise_id": pair.enterprise_id, "username": "boss",
                                      "display_name": "老板", "msisdn": "13800000009",
                                      "role": "admin", "lang": "zh"}])
-    pair.cluster_peer.alarms.sink = cluster_sink(pair.sessions, pair.enterprise_id)
+    pair.cluster_peer.alarms.sink = cluster_sink(pair.sessions, pair.enterprise_id, inline)
     yield pair.kill_agent()
     _new_items(pair, 10)
     for _ in range(4):
@@ -186,7 +187,7 @@ def test_peer_down_raises_one_alarm_pauses_then_catches_up_with_an_all_clear(pai
     with pair.cluster_engine.connect() as conn:
         texts = conn.scalars(select(StoredNotification.text_en).where(
             StoredNotification.msisdn == "13800000009").order_by(StoredNotification.id)).all()
-    assert [t.split(":")[0] for t in texts] == ["Sync alarm", "Sync all-clear"]
+    assert [t.split(":")[0] for t in texts] == ["Sync alarm (peer down)", "Sync all-clear (peer down)"]
 
 
 @pytest_twisted.inlineCallbacks

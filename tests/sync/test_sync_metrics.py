@@ -28,3 +28,19 @@ def test_sync_counters_appear_per_enterprise():
 
 def test_no_sync_metrics_when_sync_is_off():
     assert "merp_sync" not in _scrape(None)
+
+
+def test_sync_alarms_appear_per_enterprise_and_kind_with_their_all_clear():
+    from sync.alarms import LAG, PEER_DOWN, Alarms
+
+    alarms = Alarms("DEMO")
+    alarms.raise_(PEER_DOWN, "unreachable")
+    alarms.clear(PEER_DOWN, "back")
+    alarms.raise_(LAG, "slow")
+    peer = SimpleNamespace(stats={}, peer_up=True, alarms=alarms)
+    text = _scrape(SimpleNamespace(peers={"DEMO": peer}))
+    assert 'merp_sync_alarms_raised_total{enterprise="DEMO",kind="peer_down"} 1.0' in text
+    assert 'merp_sync_alarms_cleared_total{enterprise="DEMO",kind="peer_down"} 1.0' in text
+    assert 'merp_sync_alarm_active{enterprise="DEMO",kind="peer_down"} 0.0' in text
+    assert 'merp_sync_alarm_active{enterprise="DEMO",kind="lag"} 1.0' in text
+    assert 'merp_sync_alarm_active{enterprise="DEMO",kind="peer_silent"} 0.0' in text

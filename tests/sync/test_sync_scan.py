@@ -1,14 +1,18 @@
 """Scans compare a table with its mirror in chunks and find exactly the inserts, updates
-and deletes since the last scan; a fast scan looks at key fields only."""
+and deletes since the last scan; a fast scan looks at key fields only; a scan is a chunk per
+database call, so other database work runs between its chunks."""
 from __future__ import annotations
 
 import pytest
+import pytest_twisted
 from sqlalchemy import Column, Integer, MetaData, String, Table, create_engine, delete, select, update
 
+from sync import example
+from sync.cluster_tables import items_spec
 from sync.models import DIRTY, MirrorRow, create_tables
-from sync.scan import FAST, FULL, scan
+from sync.scan import FAST, FULL, Scanner, scan
 from sync.source import TableSource
-from sync.spec import SpecError, TableSpec, decode_pk, encode_pk
+from sync.spec import SpecError, TableSpec, decode_pk, encode_pk, row_hash, row_hashes
 
 meta = MetaData()
 things = Table("things", meta, Column("num", Integer, primary_key=True),
@@ -80,10 +84,7 @@ def test_a_spec_without_its_key_among_the_fields_is_refused():
         TableSpec("t", ("id",), ("name", "id"))
 
 
-def test_a_text_keyed_table_is_scanned_joined_with_its_mirror_and_finds_the_same(tmp_path):
-    from sync import example
-    from sync.cluster_tables import items_spec
-
+def test_a_text_keyed_table_in_an_existing_schema_finds_the_same(tmp_path):
     engine = create_engine(f"sqlite:///{tmp_path / 'g.db'}")
     with engine.begin() as c:
         example.metadata.create_all(c)
@@ -103,3 +104,145 @@ def test_a_text_keyed_table_is_scanned_joined_with_its_mirror_and_finds_the_same
         again = scan(c, goods, "E1", FULL, chunk=100)
         assert (again.inserts, again.updates, again.deletes) == (1, 0, 0)
         assert scan(c, goods, "E1", FAST, chunk=100).changes == 0
+
+
+@pytest.fixture
+def goods_conn(tmp_path):
+    """The example enterprise's goods table (one text key), 250 rows, already scanned."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'g.db'}")
+    with engine.begin() as c:
+        example.metadata.create_all(c)
+        create_tables(c)
+        c.execute(example.goods.insert(), [{"goods_code": f"G{i:04d}", "goods_name": f"n{i}"}
+                                           for i in range(250)])
+        scan(c, goods_source(), "E1", FULL, chunk=100)
+        yield c
+
+
+def goods_source():
+    return TableSource(items_spec(), example.goods, example.GOODS_MAPPING)
+
+
+def test_an_insert_and_a_delete_in_the_same_chunk_are_both_found(goods_conn):
+    goods_conn.execute(delete(example.goods).where(example.goods.c.goods_code == "G0050"))
+    goods_conn.execute(example.goods.insert().values(goods_code="G0050A", goods_name="new"))
+    report = scan(goods_conn, goods_source(), "E1", FULL, chunk=100)
+    assert (report.inserts, report.updates, report.deletes) == (1, 0, 1)
+
+
+def test_an_emptied_table_tombstones_every_row_reading_the_mirror_a_bounded_chunk_at_a_time(
+        goods_conn):
+    goods_conn.execute(delete(example.goods))
+    scanner = Scanner(goods_source(), "E1", FULL, chunk=20)
+    reads = []
+    while True:
+        more = scanner.step(goods_conn)
+        reads.append(scanner.report.deletes)
+        if not more:
+            break
+    assert scanner.report.deletes == 250
+    assert len(reads) == 7  # the empty table, then the mirror 40 rows a step
+    assert all(b - a <= 40 for a, b in zip([0] + reads, reads))
+    assert scan(goods_conn, goods_source(), "E1", FULL, chunk=20).changes == 0
+
+
+def test_a_table_whose_key_sorts_unlike_the_mirror_reports_no_false_changes(tmp_path):
+    """A case-insensitive key column orders a, B, c, D; the mirror orders B, D, a, c: every
+    chunk's ranges disagree, and point look-ups settle it."""
+    meta = MetaData()
+    codes = Table("codes", meta, Column("code", String(8, collation="NOCASE"), primary_key=True),
+                  Column("label", String(8)))
+    spec = TableSpec("codes", ("code",), ("code", "label"))
+    engine = create_engine(f"sqlite:///{tmp_path / 'c.db'}")
+    keys = [c + str(n) for n in range(30) for c in "aBcD"]
+    with engine.begin() as c:
+        meta.create_all(c)
+        create_tables(c)
+        c.execute(codes.insert(), [{"code": k, "label": "x"} for k in keys])
+        source = TableSource(spec, codes)
+        assert scan(c, source, "E1", FULL, chunk=7).inserts == 120
+        assert scan(c, source, "E1", FULL, chunk=7).changes == 0
+        c.execute(delete(codes).where(codes.c.code.in_(["a3", "D17"])))
+        c.execute(update(codes).where(codes.c.code == "B9").values(label="y"))
+        report = scan(c, source, "E1", FULL, chunk=7)
+        assert (report.inserts, report.updates, report.deletes) == (0, 1, 2)
+        assert scan(c, source, "E1", FAST, chunk=7).changes == 0
+
+
+def test_row_fingerprints_tell_values_and_types_apart_and_agree_in_bulk():
+    from decimal import Decimal
+
+    rows = [("A", 1, None, 2.5), ("A", "1", None, 2.5), ("A", 1, "None", 2.5),
+            ("A", 1, None, Decimal("2.5")), ("A", 1, None, Decimal("2.50")), ("商品", b"x", True, 0)]
+    hashes = [row_hash(r) for r in rows]
+    assert len(set(hashes)) == len(rows)
+    assert row_hashes(rows) == hashes == row_hashes(iter(rows))
+    shared = "same text"
+    assert row_hash((shared, shared)) == row_hash(("same " + "text", "same text"[:]))
+    assert all(len(h) == 32 for h in hashes)
+
+
+def test_a_peer_scans_a_chunk_per_database_call(goods_conn, tmp_path):
+    from sync.peer import SyncPeer
+    from sync.side import Side, SideSettings
+    from sync.spec import Role
+    from twisted.internet import defer
+
+    class OneConnection:  # the fixture's connection, as a Side's engine would lend it
+        def begin(self):
+            import contextlib
+            return contextlib.nullcontext(goods_conn)
+
+    side = Side(OneConnection(), Role.ENTERPRISE, "E1", {"items": goods_source()},
+                SideSettings(scan_chunk=30))
+    calls = []
+
+    def run(f, *args):
+        calls.append(f.__name__)
+        return defer.maybeDeferred(f, *args)
+    goods_conn.execute(update(example.goods).where(example.goods.c.goods_code == "G0007")
+                       .values(maker="M"))
+    report = []
+    SyncPeer(side, client=None, clock=None, run=run).scan("items", FULL).addCallback(report.append)
+    assert report[0].updates == 1 and report[0].rows == 250
+    assert calls == ["scan_step"] * report[0].chunks and report[0].chunks == 9
+
+
+@pytest_twisted.inlineCallbacks
+def test_database_work_queued_during_a_scan_runs_between_its_chunks(tmp_path):
+    """One database thread (the agent on SQLite): a request arriving while a table is
+    scanned waits for one chunk, not for the whole table."""
+    from twisted.internet import reactor
+
+    from sync.peer import SyncPeer
+    from sync.side import Side, SideSettings
+    from sync.spec import Role
+    from sync.threads import runner
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'g.db'}")
+    with engine.begin() as c:
+        example.metadata.create_all(c)
+        create_tables(c)
+        c.execute(example.goods.insert(), [{"goods_code": f"G{i:04d}", "goods_name": f"n{i}"}
+                                           for i in range(1000)])
+    side = Side(engine, Role.ENTERPRISE, "E1", {"items": goods_source()},
+                SideSettings(scan_chunk=100))
+    run, pool = runner(reactor, 1, "test-sync-db")
+    pool.startService()
+    order = []
+    step = side.scan_step
+
+    def recorded_step(scanner):
+        more = step(scanner)
+        order.append("chunk")
+        return more
+    side.scan_step = recorded_step
+    try:
+        scanning = SyncPeer(side, client=None, clock=reactor, run=run).scan("items", FULL)
+        yield run(lambda: order.append("request"))
+        report = yield scanning
+    finally:
+        pool.stopService()
+        engine.dispose()
+    assert report.inserts == 1000 and report.chunks == 11
+    assert order.index("request") <= 1 and order.count("chunk") == 11

@@ -119,3 +119,75 @@ def test_bad_xml_is_a_wire_error_not_a_crash():
         wire.decode(b"[1, 2]")
     with pytest.raises(wire.WireError):
         wire.decode(b'<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><data seq="z"/>')
+
+
+def _signed_heartbeat(path: str):
+    body = wire.encode({"op": "heartbeat"})
+    return sign(b"s3cret-DEMO", path.encode(), body), body
+
+
+@pytest_twisted.inlineCallbacks
+def test_a_request_replayed_to_a_restarted_agent_is_still_refused(pair):
+    headers, body = _signed_heartbeat("/sync/command")
+    assert (yield _raw_post(pair.agent_base + "/command", headers, body))[0] == 200
+    yield pair.kill_agent()
+    yield pair.start_agent()  # a new process: nothing of the old one in memory
+    code, raw = yield _raw_post(pair.agent_base + "/command", headers, body)
+    assert (code, wire.decode(raw)["error"]) == (401, "replayed request")
+    fresh, body = _signed_heartbeat("/sync/command")
+    assert (yield _raw_post(pair.agent_base + "/command", fresh, body))[0] == 200
+
+
+@pytest_twisted.inlineCallbacks
+def test_a_request_replayed_to_a_restarted_gateway_is_still_refused(pair):
+    from twisted.internet.endpoints import TCP4ServerEndpoint
+    from twisted.web.resource import Resource
+    from twisted.web.server import Site
+
+    from sync.http import SyncEndpoints
+    from tests.sync.harness import Pair
+
+    headers, body = _signed_heartbeat("/sync/DEMO/command")
+    assert (yield _raw_post(pair.cluster_base + "/command", headers, body))[0] == 200
+    restarted = Resource()  # the gateway's endpoints built anew on the same database
+    restarted.putChild(b"sync", Resource())
+    restarted.children[b"sync"].putChild(
+        b"DEMO", SyncEndpoints(pair.cluster, Pair._verifier(pair.cluster)))
+    port = yield TCP4ServerEndpoint(reactor, 0, interface="127.0.0.1").listen(Site(restarted))
+    pair.ports.append(port)
+    base = f"http://127.0.0.1:{port.getHost().port}/sync/DEMO"
+    code, raw = yield _raw_post(base + "/command", headers, body)
+    assert (code, wire.decode(raw)["error"]) == (401, "replayed request")
+
+
+def test_stored_nonces_survive_a_restart_and_are_pruned_by_the_window(tmp_path):
+    from sqlalchemy import create_engine
+
+    from sync.models import create_tables
+    from sync.nonces import StoredNonces
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'n.db'}")
+    with engine.begin() as conn:
+        create_tables(conn)
+    t0 = 1_700_000_000
+    first = StoredNonces(engine, "E1")
+    assert [first.remember(n, t0, t0, 300) for n in ("a1", "a2", "a1")] == [True, True, False]
+    again = StoredNonces(engine, "E1")  # after a restart
+    assert again.remember("a2", t0, t0 + 299, 300) is False
+    assert StoredNonces(engine, "E2").remember("a2", t0, t0, 300) is True  # per enterprise
+    assert again.remember("b1", t0 + 400, t0 + 400, 300) is True  # the a-nonces are stale now
+    assert again.count() == 1
+    engine.dispose()
+
+
+def test_a_nonce_that_is_not_short_hex_is_refused_before_it_is_stored():
+    clock = task.Clock()
+    clock.advance(1_700_000_000)
+    from sync.signing import signature
+
+    stamp = str(int(clock.seconds()))
+    for nonce in ("x" * 24, "a" * 65, "ab"):
+        headers = {b"X-Merp-Timestamp": stamp.encode(), b"X-Merp-Nonce": nonce.encode(),
+                   b"X-Merp-Signature": signature(b"k", stamp, nonce, b"/p", b"").encode()}
+        with pytest.raises(SignatureError, match="bad nonce"):
+            Verifier(b"k", clock).check(headers, b"/p", b"")

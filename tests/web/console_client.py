@@ -1,5 +1,6 @@
 """A small HTTP client for the operator console tests: keeps the console's cookie the way
-a browser would (set, replaced, cleared by Max-Age=0) and follows no redirect by itself."""
+a browser would (set, replaced, cleared by Max-Age=0) and follows no redirect by itself.
+``source`` connects from another loopback address (127.0.0.2: another client machine)."""
 from __future__ import annotations
 
 import io
@@ -22,10 +23,12 @@ def csrf_of(page: Answer | bytes) -> str | None:
 
 
 class ConsoleClient:
-    def __init__(self, base: str):
+    def __init__(self, base: str, source: str | None = None):
         self.base = base
+        self._bind = (source, 0) if source else None
         self.cookie: str | None = None
         self.set_cookies: list[str] = []  # every Set-Cookie header seen, for the tests
+        self.headers: dict[str, str] = {}  # the last answer's headers (lower-case names)
 
     async def get(self, path: str, **query) -> Answer:
         url = path + ("?" + urlencode(query) if query else "")
@@ -55,8 +58,11 @@ class ConsoleClient:
         if self.cookie:
             headers.addRawHeader(b"cookie", self.cookie.encode())
         producer = FileBodyProducer(io.BytesIO(body)) if body is not None else None
-        response = await Agent(reactor).request(method, urljoin(self.base, path).encode(), headers, producer)
+        agent = Agent(reactor, bindAddress=self._bind)
+        response = await agent.request(method, urljoin(self.base, path).encode(), headers, producer)
         data = await readBody(response)
+        self.headers = {name.decode().lower(): values[-1].decode()
+                        for name, values in response.headers.getAllRawHeaders()}
         for raw in response.headers.getRawHeaders(b"set-cookie") or []:
             text = raw.decode()
             self.set_cookies.append(text)

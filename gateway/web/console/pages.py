@@ -19,6 +19,9 @@ from gateway.web.operator_actions import in_unit_of_work
 REQUESTED_BY = "operator-console"
 MAX_FIELD = 4000
 SERVICE_ACTIONS = ("open", "change", "close")
+QUIET_MODES = ("own", "none", "default")  # its own window, no quiet hours, the gateway's
+NO_QUIET_HOURS = ("00:00", "00:00")  # equal start and end: no quiet hours at all
+GATEWAY_DEFAULT = "gateway default"
 _SECRET_FIELDS = ("password", "confirm", "admin_password", "token", "csrf")
 _TRUE = ("on", "1", "yes", "true")
 
@@ -89,10 +92,22 @@ def new_enterprise_page(db) -> Page:
     return Page("enterprise_new", {"title": "New enterprise platform", **_choices()})
 
 
+def quiet_view(enterprise: dict) -> dict:
+    """The enterprise's quiet settings in words (``window``, ``offset``) and as the form
+    starts (``mode``, ``start``, ``end``)."""
+    start, end, offset = enterprise["quiet_start"], enterprise["quiet_end"], enterprise["utc_offset"]
+    mode = "default" if start is None else "none" if start == end else "own"
+    window = {"default": GATEWAY_DEFAULT, "none": "none (its own setting)",
+              "own": f"{start}-{end} local time (its own)"}[mode]
+    return {"mode": mode, "window": window, "start": start if mode == "own" else "",
+            "end": end if mode == "own" else "",
+            "offset": f"UTC{offset} (its own)" if offset is not None else GATEWAY_DEFAULT}
+
+
 def enterprise_page(db, code: str) -> Page:
     enterprise = actions.show_enterprise(db, code)
     return Page("enterprise", {
-        "title": f"Enterprise {enterprise['code']}", "enterprise": enterprise,
+        "title": f"Enterprise {enterprise['code']}", "enterprise": enterprise, "quiet": quiet_view(enterprise),
         "services": [{**s, "params_text": json.dumps(s["params"], ensure_ascii=False) if s["params"] else ""}
                      for s in enterprise["services"]],
         "users": actions.users_of(db, code),
@@ -143,6 +158,37 @@ def service(maker, form: Form, code: str, module: str) -> Redirect:
                            keep_refusals=True)
     return Redirect(f"enterprises/{code}", f"Service {module}: {done['request']['action']} done, "
                                            f"now {done['service']['state']}.")
+
+
+def quiet_hours(maker, form: Form, code: str) -> Redirect:
+    """Its own quiet hours, none, or the gateway's; its UTC offset (empty: the gateway's).
+    Only what differs from the stored settings is changed, through the action the JSON
+    API's PATCH uses; erpcore refuses a bad time or offset and nothing changes."""
+    mode = form.text("quiet_mode")
+    if mode not in QUIET_MODES:
+        raise FormError("Choose its own quiet hours, none, or the gateway default.")
+    start, end = (form.optional("quiet_start"), form.optional("quiet_end")) if mode == "own" \
+        else NO_QUIET_HOURS if mode == "none" else (None, None)
+    if mode == "own" and start is None and end is None:
+        raise FormError("Give the start and end of its quiet hours (HH:MM, local time), "
+                        "or choose none or the gateway default.")
+    offset = form.optional("utc_offset")
+
+    def work(db):
+        current = actions.show_enterprise(db, code)
+        changes = {}
+        if (start, end) != (current["quiet_start"], current["quiet_end"]):
+            changes.update(quiet_start=start, quiet_end=end)
+        if offset != current["utc_offset"]:
+            changes["utc_offset"] = offset
+        return (actions.set_quiet_settings(db, code, changes) if changes else current), changes
+
+    enterprise, changes = in_unit_of_work(maker, work)
+    if not changes:
+        return Redirect(f"enterprises/{code}", "Nothing to change.")
+    shown = quiet_view(enterprise)
+    return Redirect(f"enterprises/{code}", f"Quiet hours of {enterprise['code']}: {shown['window']}; "
+                                           f"UTC offset: {shown['offset']}.")
 
 
 def add_user(maker, form: Form, code: str) -> Redirect:

@@ -3,12 +3,14 @@
 Sign-in, sessions, CSRF and routing happen on the reactor (memory only); pages and forms
 run on the web thread pool, so the reactor never waits for the database. Anybody without
 a session is sent to the sign-in page; a wrong token is refused with one answer whatever
-was wrong, and compared in constant time.
+was wrong, and compared in constant time; repeated wrong tokens lock the client's address
+out for a while (``throttle``).
 """
 from __future__ import annotations
 
 import hmac
 import logging
+import math
 import secrets
 import time
 from collections.abc import Callable
@@ -24,12 +26,15 @@ from erpcore.errors import ErpError
 from gateway.web.console import pages
 from gateway.web.console.pages import Form, FormError, Page, Redirect
 from gateway.web.console.sessions import OperatorSession, OperatorSessions
+from gateway.web.console.throttle import LOCKOUT_SECONDS, MAX_FAILURES, SignInThrottle, client_key
 from gateway.web.operator_actions import http_status, in_unit_of_work
 from gateway.web.wap.sessions import LoginTokens, csrf_ok
 
 log = logging.getLogger(__name__)
 
 BASE = "/console/"
+REFUSED = "Sign-in refused."
+LOCKED_OUT = "Too many failed sign-ins from your address; try again later."
 COOKIE = b"merp_console"
 CONTENT_TYPE = b"text/html; charset=utf-8"
 HEADERS = {
@@ -54,6 +59,7 @@ POST_ROUTES: dict[tuple[str, ...], tuple[Callable, Callable]] = {
     ("enterprises",): (pages.create_enterprise, pages.new_enterprise_page),
     ("enterprises", "*", "services", "*"): (
         pages.service, lambda db, code, _module: pages.enterprise_page(db, code)),
+    ("enterprises", "*", "quiet-hours"): (pages.quiet_hours, pages.enterprise_page),
     ("enterprises", "*", "users"): (pages.add_user, pages.enterprise_page),
     ("enterprises", "*", "users", "#"): (pages.update_user, pages.user_page),
     ("enterprises", "*", "users", "#", "password"): (pages.reset_password, pages.user_page),
@@ -107,6 +113,7 @@ class OperatorConsole(Resource):
     def __init__(
         self, sessionmaker, token: str, reactor, threadpool, *, clock: Callable[[], float] = time.time,
         idle_seconds: float = 1800.0, max_seconds: float = 8 * 3600.0,
+        max_failures: int = MAX_FAILURES, lockout_seconds: float = LOCKOUT_SECONDS,
     ):
         if not token:
             raise ValueError("the operator console needs a non-empty operator token")
@@ -116,6 +123,7 @@ class OperatorConsole(Resource):
         self._max_seconds = max_seconds
         self.sessions = OperatorSessions(clock, idle_seconds, max_seconds)
         self._sign_in_tokens = LoginTokens(secrets.token_bytes(32), clock)
+        self.throttle = SignInThrottle(clock, max_failures, lockout_seconds)
         self._env = jinja2.Environment(
             loader=jinja2.PackageLoader("wml_templates", "console"), autoescape=True,
             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, auto_reload=False,
@@ -169,19 +177,34 @@ class OperatorConsole(Resource):
             if session is not None:
                 return self._redirect(request, nxt)
             return self._answer(request, None, Page("sign_in", {"title": "Operator sign-in", "next": nxt}))
+        address = client_key(getattr(request.getClientAddress(), "host", None))
+        locked = self.throttle.locked_for(address)
+        if locked:  # before the token is even looked at: the right one is refused too
+            return self._locked_out(request, nxt, locked)
         if not self._sign_in_tokens.check(form.text("csrf")):
             return self._answer(request, None, Page(
                 "sign_in", {"title": "Operator sign-in", "next": nxt, "error": "The form expired; try again."}, 403))
         given = form.raw("token").strip().encode("utf-8")
         if not hmac.compare_digest(given, self._token):
+            locked = self.throttle.failed(address)
+            if locked:
+                log.warning("operator console: sign-in from %s locked out for %d s after wrong tokens",
+                            address, locked)
+                return self._locked_out(request, nxt, locked)
             return self._answer(request, None, Page(
-                "sign_in", {"title": "Operator sign-in", "next": nxt, "error": "Sign-in refused."}, 403))
+                "sign_in", {"title": "Operator sign-in", "next": nxt, "error": REFUSED}, 403))
+        self.throttle.succeeded(address)
         if session is not None:
             self.sessions.end(session.token)  # a fresh token at each sign-in (no fixation)
         session = self.sessions.create()
         request.addCookie(COOKIE, session.token.encode("ascii"), path=b"/console", httpOnly=True,
                           sameSite="strict", secure=request.isSecure(), max_age=str(int(self._max_seconds)))
         return self._redirect(request, nxt)
+
+    def _locked_out(self, request, nxt: str, seconds: float):
+        request.setHeader(b"retry-after", str(math.ceil(seconds)).encode("ascii"))
+        return self._answer(request, None, Page(
+            "sign_in", {"title": "Operator sign-in", "next": nxt, "error": f"{REFUSED} {LOCKED_OUT}"}, 429))
 
     def _on_pool(self, request, session: OperatorSession, work: Callable[[], Page | Redirect]):
         """Run ``work`` and render its page on the pool; write the answer on the reactor."""

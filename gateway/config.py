@@ -43,6 +43,11 @@ class InboxSection:
     )
     batch: int = opt(200, "MOs a dispatcher transaction handles at most")
     lease: float = opt(60.0, "seconds a claimed MO stays claimed before another worker may retry it")
+    in_flight: int = opt(
+        1, "dispatcher batches, and writes of arrived MOs and receipts, in flight at once (each "
+        "on a db thread of its own; MySQL/MariaDB only): 1 suits a database on the gateway's own "
+        "few cores, 2 a server elsewhere whose round trips can overlap",
+    )
 
 
 @dataclass(frozen=True)
@@ -236,6 +241,8 @@ def parse(text: str, source: str = "<string>") -> Config:
             datetime.time.fromisoformat(value.strip())
         except ValueError:
             raise ConfigError(f"[notify] {option} = {value!r}: expected a time HH:MM") from None
+    if sections.get("inbox", InboxSection()).in_flight < 1:
+        raise ConfigError("[inbox] in_flight must be at least 1")
     for link, section in links.items():
         if section.protocol == "smpp" and section.bind_mode not in ("transceiver", "transmitter", "receiver"):
             raise ConfigError(

@@ -50,6 +50,7 @@ def pipeline_settings(config: Config) -> PipelineSettings:
         part_timeout=config.inbox.part_timeout,
         inbox_batch=config.inbox.batch,
         inbox_lease=config.inbox.lease,
+        in_flight=1 if config.db_threads <= 1 else config.inbox.in_flight,
         max_attempts=config.outbox.max_attempts,
         retry_initial=config.outbox.retry_initial,
         retry_max=config.outbox.retry_max,

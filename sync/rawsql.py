@@ -30,30 +30,41 @@ def fetch(conn: Connection, statement, values: dict | None = None, compiled=None
 
 
 class Prepared:
-    """A SELECT compiled once per dialect and run many times with new bind values (a
-    scan runs the same two queries for every chunk of a million-row table)."""
+    """A statement compiled once per dialect (and set of parameter names) and run many
+    times with new values: a scan runs the same queries for every chunk of a million-row
+    table, and compiling costs more than running them."""
 
     def __init__(self, statement):
         self.statement = statement
         self._compiled: dict = {}
 
-    def fetch(self, conn: Connection, **values) -> list[tuple]:
-        compiled = self._compiled.get(conn.dialect.name)
+    def _compile(self, conn: Connection, keys=None):
+        key = (conn.dialect.name, keys)
+        compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compiled[conn.dialect.name] = self.statement.compile(
-                dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-        return fetch(conn, self.statement, values, compiled)
+            compiled = self._compiled[key] = self.statement.compile(
+                dialect=conn.dialect, column_keys=None if keys is None else list(keys),
+                compile_kwargs={"render_postcompile": True})
+        return compiled
+
+    def fetch(self, conn: Connection, **values) -> list[tuple]:
+        return fetch(conn, self.statement, values, self._compile(conn))
+
+    def execute_many(self, conn: Connection, rows: list[dict]) -> None:
+        if rows:
+            execute_many(conn, self.statement, rows, self._compile(conn, tuple(rows[0])))
 
 
-def execute_many(conn: Connection, statement, rows: list[dict]) -> None:
+def execute_many(conn: Connection, statement, rows: list[dict], compiled=None) -> None:
     """Run a Core INSERT/UPDATE/DELETE once per parameter dict through the driver's own
     executemany: compiled once, values converted by the same bind processors SQLAlchemy
     uses, without its per-row bookkeeping (the receiver writes thousands of rows a chunk).
     Binds a dict does not name keep their statement values."""
     if not rows:
         return
-    compiled = statement.compile(dialect=conn.dialect, column_keys=list(rows[0]),
-                                 compile_kwargs={"render_postcompile": True})
+    if compiled is None:
+        compiled = statement.compile(dialect=conn.dialect, column_keys=list(rows[0]),
+                                     compile_kwargs={"render_postcompile": True})
     fixed = compiled.construct_params(rows[0], _check=False)
     for column in list(compiled.insert_prefetch) + list(compiled.update_prefetch):
         default = column.default if column in compiled.insert_prefetch else column.onupdate

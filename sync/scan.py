@@ -27,7 +27,7 @@ from sqlalchemy.engine import Connection
 
 from sync.clock import utc_now
 from sync.models import CONFIRMED, DIRTY, SENT, MirrorRow
-from sync.rawsql import Prepared, fetch
+from sync.rawsql import Prepared
 from sync.spec import decode_pk, encode_pk, row_hash, row_hashes
 
 FULL = "full"
@@ -63,11 +63,13 @@ _MIRROR = select(M.c.id, M.c.pk, M.c.row_hash, M.c.key_hash, M.c.tombstone, M.c.
 
 
 def _mirror_exact(conn, scope, table, pks):
+    """The mirror rows of these keys (few: rows that changed), by key. Through SQLAlchemy,
+    whose statement cache compiles the query once whatever the number of keys."""
     found = {}
     for start in range(0, len(pks), 500):
         query = _MIRROR.where(M.c.scope == scope, M.c.table_name == table,
                               M.c.pk.in_(pks[start:start + 500]))
-        found.update({r[1]: r for r in fetch(conn, query)})
+        found.update({r[1]: r for r in conn.execute(query)})
     return found
 
 
@@ -147,7 +149,7 @@ class Scanner:
         else:
             pairs = self.mirror_queries[(self.lo_text is not None, True)].fetch(
                 conn, _lo=self.lo_text, _hi=hi_text)
-        known = {}
+        known, looked_up = {}, set()
         if list(map(FIRST, pairs)) == texts:  # the same keys in the same order: most chunks
             stored = list(map(SECOND, pairs))
             mirror = None
@@ -155,14 +157,14 @@ class Scanner:
             mirror = dict(pairs)
             missing = list(filterfalse(mirror.__contains__, texts))
             if missing:  # new rows, or an order the two sides disagree on
-                known = _mirror_exact(conn, self.scope, spec.name, missing)
+                known, looked_up = _mirror_exact(conn, self.scope, spec.name, missing), set(missing)
                 at = 2 if self.mode == FULL else 3
                 mirror.update({text: m[at] for text, m in known.items()})
             stored = list(map(mirror.get, texts))
         fresh = row_hashes([r[:self.width] for r in rows] if self.extra_keys else rows)
         differ = list(compress(zip(texts, rows, fresh), map(ne, fresh, stored)))
         if differ:
-            self._mark_differing(conn, differ, known)
+            self._mark_differing(conn, differ, known, looked_up)
         if mirror is not None and len(mirror) > len(texts) - stored.count(None):  # deletes?
             seen = set(texts)
             gone = [t for t, fp in mirror.items() if fp != TOMBSTONE_HASH and t not in seen]
@@ -197,11 +199,11 @@ class Scanner:
             self._confirm_deletes(conn, gone)
         return self.tail_more
 
-    def _mark_differing(self, conn, differ, known):
+    def _mark_differing(self, conn, differ, known, looked_up):
         """Rows whose fingerprint is not the mirror's: new, changed, or back after a
         delete (a tombstone's fingerprint is never a row's)."""
         spec, width = self.spec, self.width
-        need = [text for text, _, _ in differ if text not in known]
+        need = [text for text, _, _ in differ if text not in known and text not in looked_up]
         if need:
             known = {**known, **_mirror_exact(conn, self.scope, spec.name, need)}
         inserts, updates = [], []
@@ -231,7 +233,7 @@ class Scanner:
             fulls = {pk: row_hash(row) for pk, row in self.source.read_many(conn, need).items()}
         now = utc_now()
         if inserts:
-            conn.execute(insert(M), [
+            _INSERT.execute_many(conn, [
                 {"scope": self.scope, "table_name": spec.name, "pk": text,
                  "row_hash": full or fulls.get(pk, TOMBSTONE_HASH), "key_hash": key,
                  "version": 0, "tombstone": False, "flag": DIRTY, "force": False,
@@ -283,15 +285,15 @@ def _dirty(flag: str) -> str:
     return flag if flag == "conflict" else DIRTY
 
 
+_INSERT = Prepared(insert(M))
+_MARK = Prepared(update(M).where(M.c.id == bindparam("_id")).values(
+    row_hash=bindparam("row_hash"), key_hash=bindparam("key_hash"),
+    tombstone=bindparam("tombstone"), flag=bindparam("flag"),
+    changed_ms=bindparam("changed_ms"), updated_at=bindparam("updated_at")))
+
+
 def _mark(conn, params):
-    if not params:
-        return
-    conn.execute(
-        update(M).where(M.c.id == bindparam("_id")).values(
-            row_hash=bindparam("row_hash"), key_hash=bindparam("key_hash"),
-            tombstone=bindparam("tombstone"), flag=bindparam("flag"),
-            changed_ms=bindparam("changed_ms"), updated_at=bindparam("updated_at")),
-        params)
+    _MARK.execute_many(conn, params)
 
 
 __all__ = ["FAST", "FULL", "ScanReport", "Scanner", "scan", "TOMBSTONE_HASH", "CONFIRMED",

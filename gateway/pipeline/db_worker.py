@@ -93,6 +93,13 @@ class DbWorker(Service):
         finally:
             self._feeding = False
 
+    def run_transactions(self, fn: Callable[..., Any], *args: Any, priority: int = WORK,
+                         **kwargs: Any) -> Deferred:
+        """Like `run`, for a unit of several transactions in a row on one thread:
+        ``fn(sessions, *args)`` opens each with ``sessions.begin()`` (one thread hop for
+        what would otherwise be several)."""
+        return self.run(_Transactions(fn), *args, priority=priority, **kwargs)
+
     def _next(self):
         for priority in PRIORITIES:
             lane = self._lanes[priority]
@@ -115,5 +122,14 @@ class DbWorker(Service):
             d.callback(result)
 
     def _unit(self, fn, args, kwargs):
+        if isinstance(fn, _Transactions):
+            return fn.fn(self._sessions, *args, **kwargs)
         with self._sessions.begin() as session:
             return fn(session, *args, **kwargs)
+
+
+class _Transactions:
+    """Marks a unit that opens its own transactions (DbWorker.run_transactions)."""
+
+    def __init__(self, fn: Callable[..., Any]):
+        self.fn = fn

@@ -156,26 +156,8 @@ class Dispatcher(PollingService):
             return
         self._in_flight += 1
         self._again = False
-        now = clock_now(self._clock)
-        d = self._worker.run(inbox.claim, self._batch, now, self._lease)
-        d.addCallback(self._dispatch_claimed)
+        d = self._worker.run_transactions(self._claim_and_dispatch, clock_now(self._clock))
         d.addBoth(self._pass_done)
-
-    def _dispatch_claimed(self, mos: list[inbox.StoredMo]):
-        if not mos:
-            return 0
-        d = self._worker.run(self._dispatch_pass, mos, clock_now(self._clock), time.monotonic())
-        d.addCallbacks(lambda outcome: (len(mos), *outcome), self._release, errbackArgs=(mos,))
-        return d
-
-    def _release(self, failure, mos: list[inbox.StoredMo]):
-        """The batch rolled back (a deadlock, the connection lost): give its MOs back at
-        once rather than after their lease; their claims still count as attempts."""
-        d = self._worker.run(inbox.release, [mo.id for mo in mos])
-        d.addErrback(lambda f: log.warning("releasing %d MOs failed (claimed again after their "
-                                           "lease): %s", len(mos), f.getErrorMessage()))
-        d.addBoth(lambda _: failure)
-        return d
 
     def _pass_done(self, result) -> None:
         self._in_flight -= 1
@@ -195,6 +177,28 @@ class Dispatcher(PollingService):
             self.wake()
 
     # -- in the db thread ---------------------------------------------------------------
+
+    def _claim_and_dispatch(self, sessions, now) -> tuple:
+        """One pass on one db thread, two transactions: the claim commits first (so that
+        a batch that keeps dying still counts its attempts), then the batch runs. If the
+        batch's transaction fails (a deadlock, the connection lost) its MOs are given
+        back at once rather than after their lease; their claims still count."""
+        with sessions.begin() as session:
+            mos = inbox.claim(session, self._batch, now, self._lease)
+        if not mos:
+            return 0, 0, False, [], None
+        try:
+            with sessions.begin() as session:
+                outcome = self._dispatch_pass(session, mos, now, time.monotonic())
+        except Exception:
+            try:
+                with sessions.begin() as session:
+                    inbox.release(session, [mo.id for mo in mos])
+            except Exception as error:
+                log.warning("releasing %d MOs failed (claimed again after their lease): %s",
+                            len(mos), error)
+            raise
+        return (len(mos), *outcome)
 
     def _dispatch_pass(self, session, mos, now, scheduled_at: float) -> tuple:
         """A batch of the loop: (parts queued, whether the batch stored notifications for
@@ -218,14 +222,18 @@ class Dispatcher(PollingService):
                        scheduled_at: float | None = None) -> int:
         """Handle the MOs of one claim; returns how many outbox parts were queued.
 
-        `scheduled_at` (time.monotonic() when the batch was handed to the db worker): the
-        claim's lease is renewed only when the batch waited long for a thread (a quarter
-        of the lease), else the claim's own lease covers it; None: always renewed."""
+        `scheduled_at` (time.monotonic() when the batch was handed to the db worker): on
+        MySQL/MariaDB the claim's lease is renewed only when the batch waited long for a
+        thread (a quarter of the lease), else the claim's own lease covers it; None:
+        always renewed."""
         return self._dispatch(session, mos, now, scheduled_at)[0]
 
     def _dispatch(self, session, mos, now, scheduled_at, claim_replies: bool = False):
         waited = None if scheduled_at is None else time.monotonic() - scheduled_at
-        if waited is None or waited > self._lease.total_seconds() / 4:
+        if waited is None or waited > self._lease.total_seconds() / 4 or not inbox.round_trip_each(session):
+            # SQLite: always (it costs no round trip), so the transaction has begun with a
+            # write before the first savepoint; pysqlite issues BEGIN only before a write,
+            # and releasing a savepoint that began the transaction would commit it.
             inbox.renew(session, [mo.id for mo in mos], now + self._lease)
         if self._prepare is not None:
             self._prepare_senders(session, mos)

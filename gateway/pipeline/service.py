@@ -28,6 +28,7 @@ class PipelineSettings:
     part_timeout: float = 300.0
     inbox_batch: int = 200
     inbox_lease: float = 60.0
+    in_flight: int = 1  # dispatcher batches and inbox writes in flight at once (one each thread)
     max_attempts: int = 8
     retry_initial: float = 1.0
     retry_max: float = 300.0
@@ -44,12 +45,6 @@ class PipelineSettings:
     quiet_end: str = "08:00"
     utc_offset_hours: float = 8.0
     link_service_codes: tuple = ()  # ((link name, (code, ...)), ...): per-link routing
-
-
-def dispatch_passes(db_threads: int) -> int:
-    """Dispatcher batches in flight at once: one with one db thread (SQLite), else half
-    the threads, leaving the others to store MOs and receipts and to send replies."""
-    return 1 if db_threads <= 1 else max(1, db_threads // 2)
 
 
 class PipelineService(MultiService):
@@ -90,7 +85,7 @@ class PipelineService(MultiService):
             batch=s.inbox_batch, lease=s.inbox_lease, max_attempts=s.command_attempts,
             part_timeout=s.part_timeout, seen_retention=s.seen_part_retention,
             poll_interval=s.poll_interval, on_queued=self.sender.wake, router=self.router,
-            prepare=prepare, passes=dispatch_passes(s.db_threads),
+            prepare=prepare, passes=s.in_flight,
             on_replies=self.sender.take, reply_lease=s.outbox_lease,
         )
         self.notifier = Notifier(
@@ -101,7 +96,7 @@ class PipelineService(MultiService):
         )
         self.dispatcher.on_notified = self.notifier.wake
         self.writer = InboxWriter(self.worker, clock, on_stored=self.dispatcher.wake,
-                                  concurrency=1 if s.db_threads <= 1 else 2)
+                                  concurrency=s.in_flight)
         self.inbound_handler = self.writer
         for child in (self.worker, self.dispatcher, self.sender, self.notifier):
             child.setServiceParent(self)

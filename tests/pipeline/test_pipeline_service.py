@@ -117,3 +117,23 @@ def test_with_a_real_thread_pool_and_reactor(sessionmaker, rows):
         assert sent.text == "ok STOCK X100"
     finally:
         yield service.stopService()
+
+
+def test_in_flight_sets_dispatcher_batches_and_inbox_writes_side_by_side():
+    import pytest
+
+    from gateway import config as gateway_config
+    from gateway.service import pipeline_settings
+
+    def settings(text):
+        return pipeline_settings(gateway_config.parse(text + "[link:s]\nendpoint = tcp:host=h:port=1\n"))
+
+    mysql = "[gateway]\ndatabase = mysql+pymysql://u@h/db\n"
+    assert settings(mysql).in_flight == 1  # the default: one of each
+    assert settings(mysql + "[inbox]\nin_flight = 2\n").in_flight == 2
+    assert settings("[inbox]\nin_flight = 2\n").in_flight == 1  # SQLite: one db thread
+    with pytest.raises(gateway_config.ConfigError, match="in_flight"):
+        settings(mysql + "[inbox]\nin_flight = 0\n")
+    service = PipelineService(None, PipelineSettings(db_threads=4, in_flight=2), reactor=InlineReactor(),
+                              handle=echo_handle, split=split, pool=ImmediatePool())
+    assert (service.dispatcher._passes, service.writer._concurrency) == (2, 2)

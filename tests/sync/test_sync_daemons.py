@@ -141,3 +141,21 @@ def test_replays_are_refused_across_a_restart_of_either_daemon(tmp_path):
             yield agent.stopService()
             yield gateway.stopService()
     assert codes == [200, 200, 401, 401]
+
+
+def test_the_example_enterprise_database_is_made_once_and_never_over_existing_tables(
+        tmp_path, capsys):
+    from sqlalchemy import create_engine, func, select
+
+    from gateway.cli import main
+
+    url = f"sqlite:///{tmp_path / 'enterprise.db'}"
+    assert main(["agent", "--example-db", url]) == 0
+    assert main(["agent", "--example-db", url]) == 1
+    assert "already has goods or inventory; nothing changed" in capsys.readouterr().err
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count()).select_from(example.goods)) == 5
+        assert conn.scalar(select(func.count()).select_from(example.inventory)) == 13
+    engine.dispose()
+    assert parse_agent(example.EXAMPLE_INI.replace("sqlite:///enterprise.db", url)).tables

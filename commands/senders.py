@@ -4,8 +4,8 @@ The gateway's dispatcher runs a batch of MOs in one transaction, and ``handle`` 
 each MO's enterprise and sender. ``prepare`` makes those lookups for the whole batch
 first — one query for the batch's enterprises, one for its senders and one for their
 extra roles, instead of one of each per MO (roles: per permission checked) — and leaves
-the rows where ``handle``'s own lookups find them (erpcore's transaction memos). ``handle`` answers the same either way: skipping ``prepare`` only
-costs the queries.
+the rows where ``handle``'s own lookups find them (erpcore's transaction memos).
+``handle`` answers the same either way: skipping ``prepare`` only costs the queries.
 """
 from __future__ import annotations
 
@@ -27,8 +27,8 @@ def extension_of(recipient: str | None, service_code: str) -> str | None:
 
 
 def prepare(session: Session, messages: Iterable[tuple[object, str]]) -> int:
-    """Look up the enterprises and senders of (sms, service code) pairs in two queries;
-    returns how many senders were found. Changes nothing in the database."""
+    """Look up the enterprises, senders and senders' extra roles of (sms, service code)
+    pairs in three queries; returns how many senders were found. Changes nothing."""
     wanted = []
     for sms, service_code in messages:
         extension = extension_of(getattr(sms, "recipient", None), service_code)

@@ -88,7 +88,8 @@ def seed_enterprise(session: Session, code: str, name: str, name_en: str, extens
 
 
 def _sites_of(session: Session, enterprise: Enterprise) -> dict[str, Site]:
-    return {site.code: site for site in session.scalars(select(Site).where(Site.enterprise_id == enterprise.id))}
+    sites = session.scalars(select(Site).where(Site.enterprise_id == enterprise.id))
+    return {site.code: site for site in sites}
 
 
 def _site(
@@ -187,7 +188,9 @@ def seed_load_users(
     return added
 
 
-def _bind_handsets(session: Session, enterprise: Enterprise, handsets: list[tuple[int, str]], base: int) -> int:
+def _bind_handsets(
+    session: Session, enterprise: Enterprise, handsets: list[tuple[int, str]], base: int,
+) -> int:
     """Users load<i> for handset numbers base + i with their roles: clerks at HALL1,
     managers at no site; those already there are left alone."""
     hall = session.scalars(

@@ -341,6 +341,11 @@ def _apply(session: Session, updates: list[dict]) -> None:
     """Write receipts (dicts with b_id, b_state, b_rstate, b_at, b_err) onto outbox rows:
     one UPDATE per distinct outcome (usually all DELIVRD at one instant: one statement,
     where a statement per row would be a round trip per receipt on MariaDB)."""
+    if len({u["b_id"] for u in updates}) < len(updates):
+        # A row with several receipts in one batch: apply them one by one, in order.
+        for u in updates:
+            _apply(session, [u])
+        return
     groups: dict[tuple, list[int]] = {}
     for u in updates:
         groups.setdefault((u["b_state"], u["b_rstate"], u["b_at"], u["b_err"]), []).append(u["b_id"])

@@ -72,7 +72,8 @@ def roles_of(session: Session, user: User) -> set[str]:
     key = (user.id, user.enterprise_id)
     extra = None if memo.get(_CHANGED) else memo.get(key)
     if extra is None:
-        extra = frozenset(session.scalars(_EXTRA_ROLES, {"user_id": user.id, "enterprise_id": user.enterprise_id}))
+        params = {"user_id": user.id, "enterprise_id": user.enterprise_id}
+        extra = frozenset(session.scalars(_EXTRA_ROLES, params))
         if not memo.get(_CHANGED):
             memo[key] = extra
     return {user.role, *extra}

@@ -161,11 +161,11 @@ def cmd_load(args: argparse.Namespace) -> int:
     from twisted.internet import defer, task
 
     from sim.load import LoadRunner, format_report, parse_mix, wait_for_bind
+    from sim.load_mix import Layout
 
     try:
         commands = parse_mix(args.text)
-        if args.team_size == 1 or args.team_size < 0:
-            raise ValueError("--team-size must be 0 (no teams) or at least 2")
+        Layout(args.phones, team_size=args.team_size)  # refuses a layout nobody could run
     except ValueError as exc:
         print(f"merp sim load: {exc}", file=sys.stderr)
         return 2

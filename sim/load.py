@@ -87,8 +87,6 @@ class LoadRunner:
         if rate < 0 or timeout <= 0:
             raise ValueError("rate must be >= 0 and timeout above 0")
         self.layout = Layout(phones, first_msisdn, team_size, to, service_code)
-        if team_size == 1:
-            raise ValueError("a team of one is only a manager: nobody would send the mix")
         self.smsc = smsc
         self.clock = clock
         self.count = count

@@ -71,6 +71,10 @@ class Layout:
     def __post_init__(self):
         if self.phones < 1 or self.team_size < 0:
             raise ValueError("phones must be at least 1 and team_size at least 0")
+        if self.team_size == 1:
+            raise ValueError("a team of one is only a manager: use a team size of 0 or at least 2")
+        if self.team_size and self.phones < 2:
+            raise ValueError("one handset in a team is its manager: nobody would send the mix")
         if self.team_size and self.teams > MAX_TEAMS:
             raise ValueError(f"{self.teams} teams: at most {MAX_TEAMS} (raise the team size)")
 

@@ -18,10 +18,13 @@ command again.
 It runs on start-up (resume), when the inbox writer stored new MOs, and on a timer
 (abandoned claims whose lease ran out, long MOs whose parts stopped coming). After a
 batch it wakes the outbox sender (replies queued) and the notifier, when a command of
-the batch stored a notification. With MySQL/MariaDB `passes` batches may be in flight at
-once, each on its own connection (claims skip each other's rows), so that one batch's
-waits for the server overlap another's work; a batch whose transaction fails (a
-deadlock) gives its MOs back at once instead of leaving them to their lease.
+the batch stored a notification. A pass claims and runs its batch in one unit of the db
+worker (two transactions: the claim commits first). The batch's replies are stored
+already claimed and handed to the outbox sender (`on_replies`), which need not claim them
+again. With MySQL/MariaDB `passes` batches may be in flight at once (`[inbox] in_flight`),
+each on its own connection (claims skip each other's rows), so that one batch's waits
+for a remote server overlap another's work; a batch whose transaction fails (a deadlock)
+gives its MOs back at once instead of leaving them to their lease.
 
 An MO whose text carries a secret (a SERVICE request's password) keeps its raw text until
 its command has run — a crash before that runs it again after restart — and gets the
@@ -156,7 +159,7 @@ class Dispatcher(PollingService):
             return
         self._in_flight += 1
         self._again = False
-        d = self._worker.run_transactions(self._claim_and_dispatch, clock_now(self._clock))
+        d = self._worker.run_transactions(self._claim_and_dispatch)
         d.addBoth(self._pass_done)
 
     def _pass_done(self, result) -> None:
@@ -178,11 +181,14 @@ class Dispatcher(PollingService):
 
     # -- in the db thread ---------------------------------------------------------------
 
-    def _claim_and_dispatch(self, sessions, now) -> tuple:
+    def _claim_and_dispatch(self, sessions) -> tuple:
         """One pass on one db thread, two transactions: the claim commits first (so that
-        a batch that keeps dying still counts its attempts), then the batch runs. If the
-        batch's transaction fails (a deadlock, the connection lost) its MOs are given
-        back at once rather than after their lease; their claims still count."""
+        a batch that keeps dying still counts its attempts), then the batch runs at once
+        (the claim's lease covers it: no renewal). If the batch's transaction fails (a
+        deadlock, the connection lost) its MOs are given back at once rather than after
+        their lease; their claims still count. The time is read here, when the unit
+        starts, not when it was queued."""
+        now = clock_now(self._clock)
         with sessions.begin() as session:
             mos = inbox.claim(session, self._batch, now, self._lease)
         if not mos:
@@ -230,7 +236,8 @@ class Dispatcher(PollingService):
 
     def _dispatch(self, session, mos, now, scheduled_at, claim_replies: bool = False):
         waited = None if scheduled_at is None else time.monotonic() - scheduled_at
-        if waited is None or waited > self._lease.total_seconds() / 4 or not inbox.round_trip_each(session):
+        long_wait = waited is None or waited > self._lease.total_seconds() / 4
+        if long_wait or not inbox.round_trip_each(session):
             # SQLite: always (it costs no round trip), so the transaction has begun with a
             # write before the first savepoint; pysqlite issues BEGIN only before a write,
             # and releasing a savepoint that began the transaction would commit it.
@@ -260,7 +267,8 @@ class Dispatcher(PollingService):
         return queued, claimed
 
     def _prepare_senders(self, session, mos) -> None:
-        """The batch's enterprises and senders in two queries (a failure only costs them)."""
+        """The batch's enterprises, senders and their roles at once (a failure only costs
+        the queries: each MO's command then looks them up itself)."""
         try:
             self._prepare(session, [(mo, self._router.service_code(mo.link, mo.recipient)) for mo in mos])
         except Exception:

@@ -114,3 +114,18 @@ def test_extra_roles_are_read_once_per_transaction_and_a_grant_counts_at_once(se
         assert rbac.has_permission(session, clerk, "order.approve")
         assert rbac.revoke_role(session, clerk, "finance")
         assert not rbac.has_permission(session, clerk, "order.approve")
+
+
+def test_several_receipts_for_one_row_in_one_batch_apply_in_their_order(sessionmaker, now, rows):
+    with sessionmaker.begin() as session:
+        outbox.enqueue(session, [outbox.OutboxPart(sender="1065712345", recipient="13800000001",
+                                                   text="r", coding="gsm7")], now)
+        (row,) = outbox.claim_due(session, now, 1, 60)
+        outbox.mark_submitted(session, [(row.id, "AB")], now)
+    reports = [DeliveryReport("smsc1", "ab", "ENROUTE"), DeliveryReport("smsc1", "ab", "DELIVRD"),
+               DeliveryReport("smsc1", "ab", "ACCEPTD")]
+    with sessionmaker.begin() as session:
+        assert outbox.record_receipts(session, reports, now) == 3
+    (stored,) = rows(Outbox)
+    # the final state stays; the last receipt's state is the one recorded
+    assert (stored["state"], stored["receipt_state"]) == ("delivered", "ACCEPTD")

@@ -57,11 +57,12 @@ def test_load_takes_teams_and_refuses_a_team_of_one_or_approve_in_the_mix(capsys
                                 "--text", "ORDER X100 1=1;STOCK X100=3"])
     assert (load.team_size, load.service_code) == (4, "1065799")
     assert parser().parse_args(["sim", "load"]).team_size == 0
-    for argv in (["--team-size", "1"], ["--text", "ORDER X100 1;Y 1001"]):
+    for argv in (["--team-size", "1"], ["--text", "ORDER X100 1;Y 1001"],
+                 ["--team-size", "4", "--phones", "1"]):
         bad = parser().parse_args(["sim", "load", *argv])
         assert bad.func(bad) == 2  # refused before any simulator starts
     err = capsys.readouterr().err
-    assert "--team-size" in err and "APPROVE" in err
+    assert "team of one" in err and "APPROVE" in err and "nobody would send" in err
 
 
 def test_outcome_strings_are_checked():

@@ -192,6 +192,9 @@ def test_approve_is_not_drawn_from_the_mix_and_a_team_needs_a_clerk():
     with pytest.raises(ValueError):
         LoadRunner(make_smsc(task.Clock()), task.Clock(), count=1, phones=4, commands="STOCK X100",
                    team_size=1)
+    with pytest.raises(ValueError, match="manager"):  # one handset, a team of its own
+        LoadRunner(make_smsc(task.Clock()), task.Clock(), count=1, phones=1, commands="STOCK X100",
+                   team_size=4)
     assert command_kind("y 1001") == command_kind("同意 1001") == "APPROVE"
     assert command_kind("stock x100") == "STOCK"
 

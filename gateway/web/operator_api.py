@@ -2,8 +2,12 @@
 change and close their services, manage their users; PATCH an enterprise's quiet hours.
 
 Every request carries ``Authorization: Bearer <token>`` (the operator token from the
-config). Database work runs on a thread pool, never on the reactor; answers are JSON,
-errors ``{"error": {"code": ..., "message": ...}}`` with 400/401/403/404/405/409/413.
+config). Wrong tokens count against the client's address in the sign-in throttle the
+console shares (``sign_in_throttle``): after 5 within 15 minutes the address gets 429 with
+Retry-After for 15 minutes, the right token too, so the token cannot be guessed at the
+speed of the network on either face. A request without a bearer token is not a guess and
+is not counted. Database work runs on a thread pool, never on the reactor; answers are JSON,
+errors ``{"error": {"code": ..., "message": ...}}`` with 400/401/403/404/405/409/413/429.
 This module only turns JSON into typed values and back: what each request does is
 ``operator_actions``, shared with the console's HTML pages.
 
@@ -37,6 +41,7 @@ from twisted.web.server import NOT_DONE_YET
 from erpcore.errors import ErpError, InvalidInput
 from gateway.web import operator_actions as actions
 from gateway.web.operator_actions import in_unit_of_work
+from gateway.web.sign_in_throttle import SignInThrottle, client_key
 
 log = logging.getLogger(__name__)
 
@@ -52,24 +57,29 @@ class ApiError(Exception):
         self.status, self.code, self.message, self.headers = status, code, message, headers or {}
 
 
-def operator_api_resource(sessionmaker, token: str, reactor, threadpool) -> Resource:
+def operator_api_resource(sessionmaker, token: str, reactor, threadpool,
+                          throttle: SignInThrottle | None = None) -> Resource:
     """A root resource with the API under ``/api``; ``threadpool`` must be started."""
-    if not token:
-        raise ValueError("the operator API needs a non-empty token")
     root = Resource()
-    root.putChild(b"api", OperatorApi(sessionmaker, token, reactor, threadpool))
+    root.putChild(b"api", OperatorApi(sessionmaker, token, reactor, threadpool, throttle))
     return root
 
 
 class OperatorApi(Resource):
     isLeaf = True
 
-    def __init__(self, sessionmaker, token: str, reactor, threadpool):
+    def __init__(self, sessionmaker, token: str, reactor, threadpool,
+                 throttle: SignInThrottle | None = None):
+        """``throttle``: the one the console shares (guesses on either face count
+        together); None, one of its own on the reactor's clock."""
+        if not token:
+            raise ValueError("the operator API needs a non-empty token")
         super().__init__()
         self._sessionmaker = sessionmaker
         self._token = token.encode("utf-8")
         self._reactor = reactor
         self._threadpool = threadpool
+        self.throttle = throttle if throttle is not None else SignInThrottle(reactor.seconds)
 
     # -- HTTP plumbing ---------------------------------------------------------------
 
@@ -93,9 +103,20 @@ class OperatorApi(Resource):
     def _authenticate(self, request) -> None:
         header = request.getHeader(b"authorization") or b""
         scheme, _, given = header.partition(b" ")
-        if scheme.lower() != b"bearer" or not hmac.compare_digest(given.strip(), self._token):
+        given = given.strip() if scheme.lower() == b"bearer" else b""
+        address = client_key(getattr(request.getClientAddress(), "host", None))
+        locked = self.throttle.locked_for(address)
+        if not locked and given and not hmac.compare_digest(given, self._token):
+            locked = self.throttle.failed(address)
+            if locked:
+                log.warning("operator API: %s locked out for %d s after wrong tokens", address, locked)
+        if locked:  # the right token is refused too: the answer must not tell a guesser
+            raise ApiError(429, "auth.locked", f"too many wrong tokens; try again in {int(locked) + 1} s",
+                           {b"Retry-After": str(int(locked) + 1).encode("ascii")})
+        if not given or not hmac.compare_digest(given, self._token):
             raise ApiError(401, "auth.token", "a valid operator bearer token is required",
                            {b"WWW-Authenticate": b'Bearer realm="merp-operator"'})
+        self.throttle.succeeded(address)
 
     def _write(self, request, status: int, body: object) -> None:
         request.setResponseCode(status)

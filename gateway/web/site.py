@@ -10,6 +10,7 @@ from twisted.web.server import Site
 from gateway.metrics import metrics_resource
 from gateway.web.console import OperatorConsole
 from gateway.web.operator_api import OperatorApi
+from gateway.web.sign_in_throttle import SignInThrottle
 # The thread pool for blocking web work is the sync package's (one pool service for both).
 from sync.threads import PoolService as ThreadPoolService
 
@@ -21,8 +22,11 @@ def build_site(gateway, sessionmaker, web_config, reactor, pool: ThreadPool,
     root = Resource()
     root.putChild(b"metrics", metrics_resource(gateway))
     if web_config.operator_token:
-        root.putChild(b"api", OperatorApi(sessionmaker, web_config.operator_token, reactor, pool))
-        root.putChild(b"console", OperatorConsole(sessionmaker, web_config.operator_token, reactor, pool))
+        # One throttle: wrong tokens sent to the API and to the console's sign-in count together.
+        throttle = SignInThrottle(reactor.seconds)
+        root.putChild(b"api", OperatorApi(sessionmaker, web_config.operator_token, reactor, pool, throttle))
+        root.putChild(b"console", OperatorConsole(sessionmaker, web_config.operator_token, reactor, pool,
+                                                  throttle=throttle))
     if getattr(web_config, "wap", False):
         from gateway.web.wap.resource import WapPages
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from erpcore import services
 from erpcore.db import session_scope
 from erpcore.tenants import Enterprise
-from gateway.web.console.throttle import LOCKOUT_SECONDS
+from gateway.web.sign_in_throttle import LOCKOUT_SECONDS
 from tests.web.conftest import OPERATOR_TOKEN
 from tests.web.console_client import ConsoleClient, csrf_of
 

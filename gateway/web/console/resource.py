@@ -26,7 +26,7 @@ from erpcore.errors import ErpError
 from gateway.web.console import pages
 from gateway.web.console.pages import Form, FormError, Page, Redirect
 from gateway.web.console.sessions import OperatorSession, OperatorSessions
-from gateway.web.console.throttle import LOCKOUT_SECONDS, MAX_FAILURES, SignInThrottle, client_key
+from gateway.web.sign_in_throttle import LOCKOUT_SECONDS, MAX_FAILURES, SignInThrottle, client_key
 from gateway.web.operator_actions import http_status, in_unit_of_work
 from gateway.web.wap.sessions import LoginTokens, csrf_ok
 
@@ -114,7 +114,10 @@ class OperatorConsole(Resource):
         self, sessionmaker, token: str, reactor, threadpool, *, clock: Callable[[], float] = time.time,
         idle_seconds: float = 1800.0, max_seconds: float = 8 * 3600.0,
         max_failures: int = MAX_FAILURES, lockout_seconds: float = LOCKOUT_SECONDS,
+        throttle: SignInThrottle | None = None,
     ):
+        """``throttle``: one shared with the JSON API (wrong tokens on either face count
+        together); None, one of the console's own on ``clock``."""
         if not token:
             raise ValueError("the operator console needs a non-empty operator token")
         super().__init__()
@@ -123,7 +126,7 @@ class OperatorConsole(Resource):
         self._max_seconds = max_seconds
         self.sessions = OperatorSessions(clock, idle_seconds, max_seconds)
         self._sign_in_tokens = LoginTokens(secrets.token_bytes(32), clock)
-        self.throttle = SignInThrottle(clock, max_failures, lockout_seconds)
+        self.throttle = throttle if throttle is not None else SignInThrottle(clock, max_failures, lockout_seconds)
         self._env = jinja2.Environment(
             loader=jinja2.PackageLoader("wml_templates", "console"), autoescape=True,
             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True, auto_reload=False,

@@ -15,7 +15,7 @@ from twisted.web.resource import Resource
 from twisted.web.server import Site
 
 from gateway.web.console import OperatorConsole
-from gateway.web.console.throttle import LOCKOUT_SECONDS, MAX_FAILURES, SignInThrottle, client_key
+from gateway.web.sign_in_throttle import LOCKOUT_SECONDS, MAX_FAILURES, SignInThrottle, client_key
 from tests.web.conftest import OPERATOR_TOKEN
 from tests.web.console_client import ConsoleClient, csrf_of
 

@@ -1,10 +1,9 @@
 """One SP connection to the simulated ISMG: CONNECT, the SUBMIT window, DELIVERs toward the
 SP within their own window (redelivered when not acknowledged), ACTIVE_TEST, TERMINATE,
-and the thin Twisted protocol around it. Sans-IO like `sim.smsc_session`: the session is
-given `send(pdu)` and `close()`, and the ISMG's clock."""
+and the thin Twisted protocol around it. The window of deliveries and the protocol's
+plumbing are `sim.center_session`'s, shared with the SMPP simulator; sans-IO."""
 from __future__ import annotations
 
-from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
 
 from gateway.cmpp.auth import authenticator_ismg
@@ -24,46 +23,31 @@ from gateway.cmpp.pdu import (
     decode,
     encode,
 )
-from gateway.net import set_nodelay
+from sim.center_session import CenterFactory, CenterProtocol, CenterSession
 
 log = Logger()
 
 
-class IsmgSession:
-    """The ISMG's side of one CMPP connection."""
+class IsmgSession(CenterSession):
+    """The ISMG's side of one CMPP connection; ``mode`` is "transceiver" once connected
+    (as SMPP sessions say)."""
+
+    max_sequence = MAX_SEQUENCE
 
     def __init__(self, ismg, send, close, peer: str = "?"):
-        self.smsc = ismg  # the name the shared delivery queue code knows it by
-        self.clock = ismg.clock
-        self._send = send
-        self._close = close
-        self.peer = peer
-        self.mode: str | None = None  # "transceiver" once connected (as SMPP sessions say)
-        self.system_id = ""
+        super().__init__(ismg, send, close, peer)
         self.version = Version.V30
-        self._sequence = 0
-        self._in_flight: dict[int, tuple] = {}  # sequence -> (Delivery, timeout call)
         self._submits_open = 0  # SUBMITs not yet answered (submit_delay)
         self._answers: set = set()
-        self.closed = False
 
-    # -- what the ISMG asks of a session -------------------------------------------------
+    def delivery_pdu(self, sequence: int, delivery) -> Pdu:
+        return Pdu(CommandId.DELIVER, sequence, delivery.body)
 
-    def can_deliver(self) -> bool:
-        return not self.closed and self.mode is not None and \
-            len(self._in_flight) < self.smsc.settings.window
-
-    def deliver(self, delivery) -> None:
-        sequence = self._next_sequence()
-        timer = self.clock.callLater(self.smsc.settings.response_timeout, self._timed_out, sequence)
-        self._in_flight[sequence] = (delivery, timer, self.clock.seconds())
-        self._send(Pdu(CommandId.DELIVER, sequence, delivery.body))
-
-    def in_flight_count(self) -> int:
-        return len(self._in_flight)
-
-    def in_flight_deliveries(self) -> list:
-        return [entry[0] for entry in self._in_flight.values()]
+    def connection_ending(self) -> None:
+        for call in list(self._answers):
+            if call.active():
+                call.cancel()
+        self._answers.clear()
 
     def describe(self) -> dict:
         return {"system_id": self.system_id, "mode": self.mode, "peer": self.peer,
@@ -73,10 +57,6 @@ class IsmgSession:
         """Ask the SP to go (TERMINATE); the SP answers and hangs up."""
         if not self.closed:
             self._send(Pdu(CommandId.TERMINATE, self._next_sequence(), Empty()))
-
-    def disconnect(self) -> None:
-        self.connection_lost()
-        self._close()
 
     # -- input -----------------------------------------------------------------------------
 
@@ -106,25 +86,6 @@ class IsmgSession:
             self._response(Pdu(CommandId.DELIVER_RESP, error.sequence, DeliverResp(0, Result.BAD_STRUCTURE)))
         else:
             log.info("unreadable CMPP PDU from {peer}: {error}", peer=self.peer, error=error)
-
-    def connection_lost(self) -> None:
-        if self.closed:
-            return
-        self.closed = True
-        for call in list(self._answers):
-            if call.active():
-                call.cancel()
-        self._answers.clear()
-        pending = []
-        for sequence in sorted(self._in_flight):
-            delivery, timer, _sent_at = self._in_flight[sequence]
-            if timer.active():
-                timer.cancel()
-            pending.append(delivery)
-        self._in_flight.clear()
-        self.smsc.session_gone(self)
-        if pending:
-            self.smsc.taken_back(pending)
 
     # -- handlers ----------------------------------------------------------------------------
 
@@ -174,76 +135,29 @@ class IsmgSession:
     def _response(self, pdu: Pdu) -> None:
         if pdu.command_id is not CommandId.DELIVER_RESP:
             return  # ACTIVE_TEST_RESP, TERMINATE_RESP: nothing waits for them
-        entry = self._in_flight.pop(pdu.sequence, None)
-        if entry is None:
-            return
-        delivery, timer, sent_at = entry
-        if timer.active():
-            timer.cancel()
-        if pdu.body.result == Result.OK:
-            self.smsc.ack_times[delivery.kind].append(self.clock.seconds() - sent_at)
-            self.smsc.acknowledged(delivery)
-        else:
-            self.smsc.refused(delivery)
-
-    def _timed_out(self, sequence: int) -> None:
-        entry = self._in_flight.pop(sequence, None)
-        if entry is not None:
-            self.smsc.refused(entry[0], timed_out=True)
-
-    def _next_sequence(self) -> int:
-        self._sequence = self._sequence % MAX_SEQUENCE + 1
-        return self._sequence
+        self.settle(pdu.sequence, pdu.body.result == Result.OK)
 
 
-class IsmgProtocol(Protocol):
-    """Frames and decodes bytes in the connection's version, hands PDUs to its session."""
+class IsmgProtocol(CenterProtocol):
+    """Frames and decodes CMPP in the connection's version, hands PDUs to its session; a
+    broken stream is dropped without a word (CMPP has no generic nack)."""
 
-    def __init__(self, ismg):
-        self.ismg = ismg
-        self.session: IsmgSession | None = None
-        self._buffer = b""
+    session_class = IsmgSession
+    framing_error = FramingError
+    pdu_error = PduError
+    name = "CMPP"
 
-    def connectionMade(self):
-        set_nodelay(self.transport)
-        peer = self.transport.getPeer()
-        name = f"{getattr(peer, 'host', '?')}:{getattr(peer, 'port', '?')}"
-        self.session = IsmgSession(self.ismg, self._write, self.transport.loseConnection, name)
+    def split_frames(self, buf: bytes) -> tuple[list[bytes], bytes]:
+        return split_frames(buf)
 
-    def dataReceived(self, data: bytes):
-        if self.session is None or self.session.closed:
-            return
-        self._buffer += data
-        try:
-            frames, self._buffer = split_frames(self._buffer)
-        except FramingError as exc:
-            log.warn("corrupt CMPP stream from {peer}: {error}", peer=self.session.peer, error=exc)
-            self._buffer = b""
-            self.session.disconnect()
-            return
-        for frame in frames:
-            if self.session.closed:
-                return
-            try:
-                pdu = decode(frame, self.session.version)
-            except PduError as exc:
-                self.session.bad_pdu(exc)
-                continue
-            self.session.pdu_received(pdu)
+    def decode(self, frame: bytes) -> Pdu:
+        return decode(frame, self.session.version)
 
-    def connectionLost(self, reason=None):
-        if self.session is not None:
-            self.session.connection_lost()
-
-    def _write(self, pdu: Pdu) -> None:
-        self.transport.write(encode(pdu, self.session.version))
+    def encode(self, pdu: Pdu) -> bytes:
+        return encode(pdu, self.session.version)
 
 
-class IsmgFactory(Factory):
-    def __init__(self, ismg):
-        self.ismg = ismg
+class IsmgFactory(CenterFactory):
+    """One IsmgProtocol per SP connection, all sharing one Ismg."""
 
-    def buildProtocol(self, addr):
-        protocol = IsmgProtocol(self.ismg)
-        protocol.factory = self
-        return protocol
+    protocol = IsmgProtocol

@@ -1,16 +1,12 @@
-"""One ESME connection to the simulated SMS centre: bind state, sequence numbers, the
-window of deliver_sm toward the ESME, and the thin Twisted protocol around it.
-
-The session does not know about sockets: it is given `send(pdu)` and `close()` and a
-clock, so tests drive it with StringTransport and task.Clock (STYLE.md, "sessions are
-sans-IO; protocols are thin").
+"""One ESME connection to the simulated SMS centre: binds, submit_sm, enquire_link, unbind
+and deliver_sm toward the ESME. The window of deliveries, the sequence numbers and the
+thin Twisted protocol are `sim.center_session`'s, shared with the CMPP simulator; the
+session is sans-IO (driven with StringTransport and task.Clock in the tests).
 """
 from __future__ import annotations
 
-from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import Logger
 
-from gateway.net import set_nodelay
 from gateway.smpp.framing import FramingError, split_frames
 from gateway.smpp.pdu import (
     MAX_SEQUENCE,
@@ -25,6 +21,7 @@ from gateway.smpp.pdu import (
     encode,
     generic_nack,
 )
+from sim.center_session import CenterFactory, CenterProtocol, CenterSession
 
 log = Logger()
 
@@ -38,42 +35,16 @@ SENDS = ("transmitter", "transceiver")
 RECEIVES = ("receiver", "transceiver")
 
 
-class SmscSession:
+class SmscSession(CenterSession):
     """The SMS centre's side of one SMPP connection."""
 
-    def __init__(self, smsc, send, close, peer: str = "?"):
-        self.smsc = smsc
-        self.clock = smsc.clock
-        self._send = send
-        self._close = close
-        self.peer = peer
-        self.mode: str | None = None
-        self.system_id = ""
-        self._sequence = 0
-        self._in_flight: dict[int, tuple] = {}  # sequence -> (Delivery, timeout call)
-        self.closed = False
+    max_sequence = MAX_SEQUENCE
 
-    # -- what the SMSC asks of a session -----------------------------------------------
+    def receives(self) -> bool:
+        return self.mode in RECEIVES
 
-    def can_deliver(self) -> bool:
-        return (
-            not self.closed
-            and self.mode in RECEIVES
-            and len(self._in_flight) < self.smsc.settings.window
-        )
-
-    def deliver(self, delivery) -> None:
-        """Send one deliver_sm and wait (response_timeout) for its resp."""
-        sequence = self._next_sequence()
-        timer = self.clock.callLater(self.smsc.settings.response_timeout, self._timed_out, sequence)
-        self._in_flight[sequence] = (delivery, timer, self.clock.seconds())
-        self._send(Pdu(CommandId.DELIVER_SM, sequence, 0, delivery.body))
-
-    def in_flight_count(self) -> int:
-        return len(self._in_flight)
-
-    def in_flight_deliveries(self) -> list:
-        return [entry[0] for entry in self._in_flight.values()]
+    def delivery_pdu(self, sequence: int, delivery) -> Pdu:
+        return Pdu(CommandId.DELIVER_SM, sequence, 0, delivery.body)
 
     def describe(self) -> dict:
         return {
@@ -100,8 +71,7 @@ class SmscSession:
             self._submit(pdu)
         elif cid == CommandId.UNBIND:
             self._send(pdu.response())
-            self.connection_lost()
-            self._close()
+            self.disconnect()
         else:
             self._send(generic_nack(pdu.sequence, Status.ESME_RINVCMDID))
 
@@ -116,27 +86,6 @@ class SmscSession:
             self._response(Pdu(CommandId(cid), error.sequence, Status.ESME_RSYSERR))
         else:
             self._send(generic_nack(error.sequence, error.status))
-
-    def disconnect(self) -> None:
-        """Close the connection from our side (shutdown); deliveries in flight go back."""
-        self.connection_lost()
-        self._close()
-
-    def connection_lost(self) -> None:
-        """Give every unacknowledged delivery back to the SMSC, first in line."""
-        if self.closed:
-            return
-        self.closed = True
-        pending = []
-        for sequence in sorted(self._in_flight):
-            delivery, timer, _sent_at = self._in_flight[sequence]
-            if timer.active():
-                timer.cancel()
-            pending.append(delivery)
-        self._in_flight.clear()
-        self.smsc.session_gone(self)
-        if pending:
-            self.smsc.taken_back(pending)
 
     # -- handlers --------------------------------------------------------------------------
 
@@ -167,26 +116,7 @@ class SmscSession:
     def _response(self, pdu: Pdu) -> None:
         if pdu.command_id not in (CommandId.DELIVER_SM_RESP, CommandId.GENERIC_NACK):
             return  # enquire_link_resp, unbind_resp: nothing waits for them
-        entry = self._in_flight.pop(pdu.sequence, None)
-        if entry is None:
-            return  # late (already timed out and taken back) or never sent
-        delivery, timer, sent_at = entry
-        if timer.active():
-            timer.cancel()
-        if pdu.command_id == CommandId.DELIVER_SM_RESP and pdu.status == Status.ESME_ROK:
-            self.smsc.ack_times[delivery.kind].append(self.clock.seconds() - sent_at)
-            self.smsc.acknowledged(delivery)
-        else:
-            self.smsc.refused(delivery)
-
-    def _timed_out(self, sequence: int) -> None:
-        entry = self._in_flight.pop(sequence, None)
-        if entry is not None:
-            self.smsc.refused(entry[0], timed_out=True)
-
-    def _next_sequence(self) -> int:
-        self._sequence = self._sequence % MAX_SEQUENCE + 1
-        return self._sequence
+        self.settle(pdu.sequence, pdu.command_id == CommandId.DELIVER_SM_RESP and pdu.status == Status.ESME_ROK)
 
 
 def _error_body(request: Pdu):
@@ -196,60 +126,30 @@ def _error_body(request: Pdu):
     return Empty()  # SMPP 3.4 4.4.2: no submit_sm_resp body when the status is an error
 
 
-class SmscProtocol(Protocol):
-    """Frames and decodes bytes, hands PDUs to an SmscSession, writes what it sends."""
+class SmscProtocol(CenterProtocol):
+    """Frames and decodes SMPP, hands PDUs to an SmscSession; a broken stream gets a
+    generic_nack (invalid command length) before the connection is dropped."""
 
+    session_class = SmscSession
+    framing_error = FramingError
+    pdu_error = PduError
+    name = "SMPP"
     max_length = 64 * 1024
 
-    def __init__(self, smsc):
-        self.smsc = smsc
-        self.session: SmscSession | None = None
-        self._buffer = b""
+    def split_frames(self, buf: bytes) -> tuple[list[bytes], bytes]:
+        return split_frames(buf, self.max_length)
 
-    def connectionMade(self):
-        set_nodelay(self.transport)
-        peer = self.transport.getPeer()
-        name = f"{getattr(peer, 'host', '?')}:{getattr(peer, 'port', '?')}"
-        self.session = SmscSession(self.smsc, self._write, self.transport.loseConnection, name)
+    def decode(self, frame: bytes) -> Pdu:
+        return decode(frame)
 
-    def dataReceived(self, data: bytes):
-        if self.session is None or self.session.closed:
-            return
-        self._buffer += data
-        try:
-            frames, self._buffer = split_frames(self._buffer, self.max_length)
-        except FramingError as exc:
-            log.warn("corrupt SMPP stream from {peer}: {error}", peer=self.session.peer, error=exc)
-            self._write(generic_nack(exc.sequence or 0, Status.ESME_RINVCMDLEN))
-            self._buffer = b""
-            self.session.connection_lost()
-            self.transport.loseConnection()
-            return
-        for frame in frames:
-            if self.session.closed:
-                return
-            try:
-                pdu = decode(frame)
-            except PduError as exc:
-                self.session.bad_pdu(exc)
-                continue
-            self.session.pdu_received(pdu)
+    def encode(self, pdu: Pdu) -> bytes:
+        return encode(pdu)
 
-    def connectionLost(self, reason=None):
-        if self.session is not None:
-            self.session.connection_lost()
-
-    def _write(self, pdu: Pdu) -> None:
-        self.transport.write(encode(pdu))
+    def stream_broken(self, error: FramingError) -> None:
+        self._write(generic_nack(error.sequence or 0, Status.ESME_RINVCMDLEN))
 
 
-class SmscFactory(Factory):
+class SmscFactory(CenterFactory):
     """One SmscProtocol per ESME connection, all sharing one Smsc."""
 
-    def __init__(self, smsc):
-        self.smsc = smsc
-
-    def buildProtocol(self, addr):
-        protocol = SmscProtocol(self.smsc)
-        protocol.factory = self
-        return protocol
+    protocol = SmscProtocol

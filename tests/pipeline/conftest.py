@@ -1,4 +1,5 @@
-"""Fixtures for pipeline tests: a clock at a realistic time and row readers."""
+"""Fixtures for pipeline tests: a clock at a realistic time, row readers and two stored
+notifications for the notifier."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -7,6 +8,12 @@ import pytest
 from sqlalchemy import select
 from twisted.internet.task import Clock
 
+from erpcore import events, notifications
+from erpcore.db import session_scope
+from erpcore.demo import seed_demo
+from erpcore.items import Item
+from erpcore.orders import LineIn, create_order
+from erpcore.users import User
 from tests.pipeline.pipeline_fakes import START
 
 
@@ -40,3 +47,22 @@ def rows(sessionmaker):
 @pytest.fixture
 def later(now):
     return lambda seconds: now + timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def stored(sessionmaker):
+    """The demo with two pending notifications: an approval request to the manager (English,
+    13800000002) and an urgent task notice to the clerk (Chinese, 13800000001)."""
+    with session_scope(sessionmaker) as session:
+        enterprise = seed_demo(session)
+        manager = session.scalars(select(User).where(User.msisdn == "13800000002")).one()
+        clerk = session.scalars(select(User).where(User.msisdn == "13800000001")).one()
+        x100 = session.scalars(select(Item).where(Item.sku == "X100")).one()
+        order = create_order(session, enterprise.id, kind="purchase", requester_user_id=clerk.id,
+                             lines=[LineIn(x100.id, 1)], to_site_id=clerk.site_id)
+        notifications.notify(session, events.Notification(
+            enterprise.id, "13800000002", "待审批", f"To approve {order.number}", user_id=manager.id,
+            key=f"approval:{order.id}:{manager.id}"))
+        notifications.notify(session, events.Notification(
+            enterprise.id, "13800000001", "新任务#1", "New task #1", user_id=clerk.id, urgent=True,
+            key="task:1"))

@@ -7,36 +7,14 @@ from datetime import datetime
 import pytest
 from sqlalchemy import select, update
 
-from erpcore import events, notifications
 from erpcore.db import session_scope
-from erpcore.demo import seed_demo
-from erpcore.items import Item
 from erpcore.messaging_models import Outbox
-from erpcore.orders import LineIn, create_order
 from erpcore.users import User
 from gateway.pipeline.notifier import Notifier
 from gateway.web.wap.push import ServiceIndication, decode_push
 
 NOON_BEIJING = datetime(2024, 5, 1, 4, 0)
 LINK = "http://w.example/wap/doc/1001?sig=xyz"
-
-
-@pytest.fixture
-def stored(sessionmaker):
-    """An approval request to the manager and an urgent task notice to the clerk."""
-    with session_scope(sessionmaker) as session:
-        enterprise = seed_demo(session)
-        manager = session.scalars(select(User).where(User.msisdn == "13800000002")).one()
-        clerk = session.scalars(select(User).where(User.msisdn == "13800000001")).one()
-        x100 = session.scalars(select(Item).where(Item.sku == "X100")).one()
-        order = create_order(session, enterprise.id, kind="purchase", requester_user_id=clerk.id,
-                             lines=[LineIn(x100.id, 1)], to_site_id=clerk.site_id)
-        notifications.notify(session, events.Notification(
-            enterprise.id, "13800000002", "待审批", f"To approve {order.number}", user_id=manager.id,
-            key=f"approval:{order.id}:{manager.id}"))
-        notifications.notify(session, events.Notification(
-            enterprise.id, "13800000001", "新任务#1", "New task #1", user_id=clerk.id, urgent=True,
-            key="task:1"))
 
 
 def push_capable(sessionmaker, *msisdns):

@@ -33,26 +33,6 @@ def test_a_bad_quiet_time_is_refused():
         QuietHours.parse("25:00", "08:00")
 
 
-@pytest.fixture
-def stored(sessionmaker):
-    """Two notifications for the demo: an English one (manager), an urgent Chinese one."""
-    with session_scope(sessionmaker) as session:
-        enterprise = seed_demo(session)
-        from erpcore.users import User
-        from erpcore.items import Item
-        from erpcore.orders import LineIn, create_order
-        manager = session.scalars(select(User).where(User.msisdn == "13800000002")).one()
-        clerk = session.scalars(select(User).where(User.msisdn == "13800000001")).one()
-        x100 = session.scalars(select(Item).where(Item.sku == "X100")).one()
-        order = create_order(session, enterprise.id, kind="purchase", requester_user_id=clerk.id,
-                             lines=[LineIn(x100.id, 1)], to_site_id=clerk.site_id)
-        notifications.notify(session, events.Notification(
-            enterprise.id, "13800000002", "待审批", f"To approve {order.number}", user_id=manager.id,
-            key=f"approval:{order.id}:{manager.id}"))
-        notifications.notify(session, events.Notification(
-            enterprise.id, "13800000001", "新任务#1", "New task #1", user_id=clerk.id, urgent=True, key="task:1"))
-
-
 def run(sessionmaker, notifier, now):
     with session_scope(sessionmaker) as session:
         return notifier.queue_batch(session, now)

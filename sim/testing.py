@@ -71,3 +71,41 @@ class FakeEsme:
 
     def drop(self) -> None:
         self.protocol.connectionLost(None)
+
+
+class BoundFake:
+    """A stand-in for a bound SmscSession, for tests of what sits on the other side of the
+    SMSC (the load runner): always ready, nothing in flight; subclasses say what
+    `deliver(delivery)` does."""
+
+    mode = "transceiver"
+
+    def __init__(self, smsc: Smsc):
+        self.smsc = smsc
+        smsc.session_bound(self)
+
+    def can_deliver(self) -> bool:
+        return True
+
+    def in_flight_count(self) -> int:
+        return 0
+
+    def in_flight_deliveries(self) -> list:
+        return []
+
+    def describe(self) -> dict:
+        return {"mode": self.mode}
+
+
+def run_to_end(runner, clock: task.Clock, limit: int = 100_000):
+    """Run a load runner to its end, stepping the clock exactly to each next timer; its
+    result."""
+    results = []
+    runner.run().addCallback(results.append)
+    for _ in range(limit):
+        if results:
+            return results[0]
+        calls = clock.getDelayedCalls()
+        assert calls, "the load run is stuck with nothing scheduled"
+        clock.advance(max(0.0, min(c.getTime() for c in calls) - clock.seconds()))
+    raise AssertionError("the load run did not finish")

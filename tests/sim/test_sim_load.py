@@ -7,34 +7,19 @@ from twisted.internet import task
 
 from gateway.smpp.pdu import Sm
 from sim.load import LoadRunner, format_report, parse_mix, percentile, summarize, wait_for_bind
-from sim.testing import FakeEsme, make_smsc
+from sim.testing import BoundFake, FakeEsme, make_smsc, run_to_end
 
 
-class FakeGateway:
+class FakeGateway(BoundFake):
     """Stands where a bound SmscSession would: acks each MO after `ack_delay`, then
     replies "RE <text>" after `reply_delay(n)` for the n-th MO (None = never replies)."""
 
-    mode = "transceiver"
-
     def __init__(self, smsc, clock, ack_delay=0.0, reply_delay=lambda n: 0.5):
-        self.smsc = smsc
+        super().__init__(smsc)
         self.clock = clock
         self.ack_delay = ack_delay
         self.reply_delay = reply_delay
         self.seen = []
-        smsc.session_bound(self)
-
-    def can_deliver(self):
-        return True
-
-    def in_flight_count(self):
-        return 0
-
-    def in_flight_deliveries(self):
-        return []
-
-    def describe(self):
-        return {"mode": self.mode}
 
     def deliver(self, delivery):
         n = len(self.seen)
@@ -50,19 +35,6 @@ class FakeGateway:
                             destination_addr=mo_body.source_addr, short_message=text))
 
 
-def run(runner, clock, limit=100_000):
-    """Run to the end, stepping the clock exactly to each next timer."""
-    results = []
-    runner.run().addCallback(results.append)
-    for _ in range(limit):
-        if results:
-            return results[0]
-        calls = clock.getDelayedCalls()
-        assert calls, "the load run is stuck with nothing scheduled"
-        clock.advance(max(0.0, min(c.getTime() for c in calls) - clock.seconds()))
-    raise AssertionError("the load run did not finish")
-
-
 def test_nearest_rank_percentiles():
     values = [float(v) for v in range(100, 0, -1)]
     assert (percentile(values, 50), percentile(values, 95), percentile(values, 99)) == (50, 95, 99)
@@ -76,7 +48,7 @@ def test_every_command_is_answered_and_handsets_send_one_at_a_time():
     smsc = make_smsc(clock)
     gateway = FakeGateway(smsc, clock, ack_delay=0.1, reply_delay=lambda n: 0.4)
     runner = LoadRunner(smsc, clock, count=10, phones=2, commands="STOCK X100", timeout=5)
-    report = run(runner, clock)
+    report = run_to_end(runner, clock)
     assert (report.sent, report.replied, report.lost, report.late) == (10, 10, 0, 0)
     assert report.latency["p50"] == pytest.approx(0.5)
     assert report.latency_after_ack["max"] == pytest.approx(0.4)
@@ -92,7 +64,7 @@ def test_latency_percentiles_come_from_the_measured_replies():
     smsc = make_smsc(clock)
     FakeGateway(smsc, clock, reply_delay=lambda n: 0.1 * (n + 1))  # 0.1 .. 2.0 s
     runner = LoadRunner(smsc, clock, count=20, phones=20, commands="PENDING", timeout=5)
-    report = run(runner, clock)
+    report = run_to_end(runner, clock)
     assert report.latency["p50"] == pytest.approx(1.0)
     assert report.latency["p95"] == pytest.approx(1.9)
     assert report.latency["max"] == pytest.approx(2.0)
@@ -104,7 +76,7 @@ def test_an_unanswered_command_is_lost_and_its_late_reply_is_not_matched_to_the_
     # the first command is answered after 3 s, past the 2 s timeout; the rest at once
     FakeGateway(smsc, clock, reply_delay=lambda n: 3.0 if n == 0 else 0.1)
     runner = LoadRunner(smsc, clock, count=3, phones=1, commands="STOCK X100", timeout=2)
-    report = run(runner, clock)
+    report = run_to_end(runner, clock)
     assert (report.sent, report.replied, report.lost, report.late) == (3, 2, 1, 1)
     assert report.latency["max"] == pytest.approx(0.1)
 
@@ -114,7 +86,7 @@ def test_a_command_never_answered_counts_as_lost():
     smsc = make_smsc(clock)
     FakeGateway(smsc, clock, reply_delay=lambda n: None if n % 2 else 0.2)
     runner = LoadRunner(smsc, clock, count=4, phones=4, commands="HELP", timeout=1)
-    report = run(runner, clock)
+    report = run_to_end(runner, clock)
     assert (report.replied, report.lost) == (2, 2)
 
 
@@ -125,7 +97,7 @@ def test_the_target_rate_spaces_the_commands():
     sent_at = []
     smsc.mo_listeners.append(lambda mo: sent_at.append(mo.queued_at))
     runner = LoadRunner(smsc, clock, count=4, phones=10, commands="HELP", rate=2.0, timeout=5)
-    report = run(runner, clock)
+    report = run_to_end(runner, clock)
     assert sent_at == pytest.approx([0.0, 0.5, 1.0, 1.5])
     assert report.duration == pytest.approx(1.6)
     assert len(gateway.seen) == 4
@@ -141,7 +113,7 @@ def test_a_weighted_mix_is_parsed_and_drawn_from():
     gateway = FakeGateway(smsc, clock, reply_delay=lambda n: 0.0)
     runner = LoadRunner(smsc, clock, count=200, phones=5, seed=1,
                         commands=[("STOCK X100", 3.0), ("PENDING", 1.0)], timeout=5)
-    run(runner, clock)
+    run_to_end(runner, clock)
     texts = [d.body.short_message for d in gateway.seen]
     assert 120 < texts.count(b"STOCK X100") < 180 and texts.count(b"PENDING") == 200 - texts.count(b"STOCK X100")
 
@@ -150,7 +122,7 @@ def test_the_report_reads_as_text():
     clock = task.Clock()
     smsc = make_smsc(clock)
     FakeGateway(smsc, clock, reply_delay=lambda n: 0.25)
-    report = run(LoadRunner(smsc, clock, count=4, phones=4, commands="HELP", timeout=5), clock)
+    report = run_to_end(LoadRunner(smsc, clock, count=4, phones=4, commands="HELP", timeout=5), clock)
     text = format_report(report)
     assert "sent 4, replied 4, lost 0" in text
     assert "throughput 16.0 commands answered/s" in text
@@ -182,7 +154,7 @@ def test_the_report_gives_the_gateways_acknowledgement_times_of_this_run_only():
             super().deliver(delivery)
 
     TimedGateway(smsc, clock, reply_delay=lambda n: 0.2)
-    report = run(LoadRunner(smsc, clock, count=4, phones=4, commands="HELP", timeout=5), clock)
+    report = run_to_end(LoadRunner(smsc, clock, count=4, phones=4, commands="HELP", timeout=5), clock)
     assert report.ack_latency["p50"] == pytest.approx(0.2)
     assert report.ack_latency["max"] == pytest.approx(0.4)
     assert "gateway acknowledging a deliver_sm (MOs and receipts): p50 200.0" in format_report(report)

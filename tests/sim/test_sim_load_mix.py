@@ -11,39 +11,25 @@ from twisted.internet import task
 from gateway.smpp.pdu import Sm
 from sim.load import LoadRunner, format_report
 from sim.load_mix import Layout, command_kind, parse_mix
-from sim.testing import make_smsc
+from sim.testing import BoundFake, make_smsc, run_to_end
 
 SERVICE_CODE = "1065712345"
 
 
-class OrderingGateway:
+class OrderingGateway(BoundFake):
     """Stands where a bound SmscSession would. ORDER: "awaiting approval" reply, then an
     approval request to the team's manager; Y n: "approved" reply, then a decision to the
     requester; anything else: "RE <text>". Order numbers count from 1001 per team."""
 
-    mode = "transceiver"
-
     def __init__(self, smsc, clock, layout, reply_delay=0.1, request_delay=0.05, send_requests=True):
-        self.smsc, self.clock, self.layout = smsc, clock, layout
+        self.clock, self.layout = clock, layout
         self.reply_delay, self.request_delay = reply_delay, request_delay
         self.send_requests = send_requests
         self.seen = []  # (sender, recipient, text)
         self.times = []  # when each of `seen` arrived
         self.orders = {}  # (team, number) -> requester
         self.next_number = {}
-        smsc.session_bound(self)
-
-    def can_deliver(self):
-        return True
-
-    def in_flight_count(self):
-        return 0
-
-    def in_flight_deliveries(self):
-        return []
-
-    def describe(self):
-        return {"mode": self.mode}
+        super().__init__(smsc)
 
     def deliver(self, delivery):
         body = delivery.body
@@ -81,18 +67,6 @@ class OrderingGateway:
         self.smsc.submit(Sm(source_addr=sender, destination_addr=recipient, short_message=text.encode("ascii")))
 
 
-def run(runner, clock, limit=100_000):
-    results = []
-    runner.run().addCallback(results.append)
-    for _ in range(limit):
-        if results:
-            return results[0]
-        calls = clock.getDelayedCalls()
-        assert calls, "the load run is stuck with nothing scheduled"
-        clock.advance(max(0.0, min(c.getTime() for c in calls) - clock.seconds()))
-    raise AssertionError("the load run did not finish")
-
-
 def mixed_run(count=60, phones=8, team_size=4, **gateway_options):
     clock = task.Clock()
     smsc = make_smsc(clock)
@@ -101,7 +75,7 @@ def mixed_run(count=60, phones=8, team_size=4, **gateway_options):
     runner = LoadRunner(smsc, clock, count=count, phones=phones, seed=3, timeout=5,
                         commands=parse_mix("ORDER X100 1=1;STOCK X100=3"), team_size=team_size,
                         service_code=SERVICE_CODE)
-    return run(runner, clock), gateway, layout
+    return run_to_end(runner, clock), gateway, layout
 
 
 def test_every_order_is_approved_by_its_teams_manager_and_counted_per_kind():
@@ -157,7 +131,7 @@ def test_a_notice_while_a_command_is_outstanding_is_not_taken_for_its_reply():
                         service_code=SERVICE_CODE, timeout=5)
     clock.callLater(0.5, gateway.send, "106571234590000", layout.msisdn(1),
                     "Your order 999 was approved by Load 0.")
-    report = run(runner, clock)
+    report = run_to_end(runner, clock)
     assert (report.replied, report.notices, report.unexpected) == (1, 1, 0)
     assert report.latency["max"] == pytest.approx(1.0), "the reply, not the notice, ended the wait"
 
@@ -180,7 +154,7 @@ def test_the_rate_paces_approvals_with_the_mix():
     smsc.mo_listeners.append(lambda mo: sent_at.append(mo.queued_at))
     runner = LoadRunner(smsc, clock, count=6, phones=4, commands="ORDER X100 1", team_size=4,
                         service_code=SERVICE_CODE, rate=10.0, timeout=5)
-    report = run(runner, clock)
+    report = run_to_end(runner, clock)
     assert report.kinds["APPROVE"]["sent"] == 6
     gaps = [b - a for a, b in zip(sent_at, sent_at[1:])]
     assert len(sent_at) == 12 and min(gaps) >= 0.1 - 1e-9

@@ -176,6 +176,14 @@ def check_xhtml(page: bytes) -> list[str]:
 def check_html(page: bytes) -> list[str]:
     """HTML: well-formed (an XML parser accepts it), lxml.html finds a title, the charset,
     and a way to the menu."""
+    problems, doc = _html_basics(page)
+    problems += _nav_problems(doc.xpath("//a/@href"))
+    return problems
+
+
+def _html_basics(page: bytes):
+    """(problems, parsed document) of what every HTML page needs: the doctype, an XML
+    parser accepts it, a title and the charset."""
     problems = []
     text = page.decode("utf-8")
     if not text.startswith("<!DOCTYPE html>"):
@@ -190,8 +198,7 @@ def check_html(page: bytes) -> list[str]:
         problems.append("no title")
     if not doc.xpath("//meta[@charset='utf-8']"):
         problems.append("no charset")
-    problems += _nav_problems(doc.xpath("//a/@href"))
-    return problems
+    return problems, doc
 
 
 def _nav_problems(hrefs) -> list[str]:
@@ -208,20 +215,7 @@ def check_console_html(page: bytes) -> list[str]:
     """An operator console page: well-formed (an XML parser accepts it), a title and the
     charset, unique ids, every POST form carrying the CSRF field, every visible field with
     a label, and no script at all (the console needs none; its CSP forbids it)."""
-    problems = []
-    text = page.decode("utf-8")
-    if not text.startswith("<!DOCTYPE html>"):
-        problems.append("no HTML doctype")
-    try:
-        etree.fromstring(text.replace("<!DOCTYPE html>", "", 1).encode("utf-8"),
-                         etree.XMLParser(no_network=True, resolve_entities=False))
-    except etree.XMLSyntaxError as error:
-        problems.append(f"not well-formed: {error}")
-    doc = lxml_html.document_fromstring(page)
-    if not (doc.findtext(".//title") or "").strip():
-        problems.append("no title")
-    if not doc.xpath("//meta[@charset='utf-8']"):
-        problems.append("no charset")
+    problems, doc = _html_basics(page)
     ids = doc.xpath("//@id")
     if len(ids) != len(set(ids)):
         problems.append(f"duplicate ids: {sorted({i for i in ids if ids.count(i) > 1})}")
@@ -232,6 +226,6 @@ def check_console_html(page: bytes) -> list[str]:
     for field in doc.xpath("//input[not(@type='hidden')] | //select | //textarea"):
         if field.get("id") not in labelled:
             problems.append(f"field {field.get('name')} has no label")
-    if doc.xpath("//script") or "javascript:" in text.lower():
+    if doc.xpath("//script") or "javascript:" in page.decode("utf-8").lower():
         problems.append("a script")
     return problems

@@ -91,21 +91,26 @@ class Spine:
         link.add_ready_listener(ready)
         return d
 
-    def ask(self, msisdn: str, text: str, replies: int = 1, seconds: float = 10) -> defer.Deferred:
-        """Send an MO from a handset; fire with the texts of its next `replies` messages."""
+    def expect(self, msisdn: str, count: int = 1, seconds: float = 10) -> defer.Deferred:
+        """Fires with the texts of the next ``count`` messages to a handset (listen first)."""
         handset = self.smsc.phonebook.get(msisdn)
         got: list[str] = []
         d = defer.Deferred()
 
         def listener(_handset, message):
             got.append(message.text)
-            if len(got) == replies and not d.called:
+            if len(got) == count and not d.called:
                 handset.remove_listener(listener)
                 d.callback(got)
 
         handset.add_listener(listener)
+        return within(d, seconds, f"{count} message(s) to {msisdn}")
+
+    def ask(self, msisdn: str, text: str, replies: int = 1, seconds: float = 10) -> defer.Deferred:
+        """Send an MO from a handset; fire with the texts of its next `replies` messages."""
+        answered = self.expect(msisdn, replies, seconds)
         self.smsc.queue_mo(msisdn, SERVICE_NUMBER, text)
-        return within(d, seconds, f"{replies} reply(ies) to {text!r} on {msisdn}")
+        return answered
 
     @defer.inlineCallbacks
     def stop(self):

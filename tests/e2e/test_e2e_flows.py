@@ -40,21 +40,6 @@ class FlowSpine(Spine):
         self.gateway.startService()
         yield within(self.bound(), 10, "the gateway to bind")
 
-    def expect(self, msisdn: str, count: int = 1, seconds: float = 10) -> defer.Deferred:
-        """Fires with the texts of the next ``count`` messages to a handset (listen first)."""
-        handset = self.smsc.phonebook.get(msisdn)
-        got: list[str] = []
-        d = defer.Deferred()
-
-        def listener(_handset, message):
-            got.append(message.text)
-            if len(got) == count and not d.called:
-                handset.remove_listener(listener)
-                d.callback(got)
-
-        handset.add_listener(listener)
-        return within(d, seconds, f"{count} message(s) to {msisdn}")
-
 
 def in_db(url, fn):
     engine = db.make_engine(url)

@@ -3,7 +3,8 @@
 Replies are encoded by the gateway with GSM 7-bit when every character allows it, else
 UCS-2, and long ones are split 153 septets / 67 units a part without breaking an escape
 or surrogate pair (docs/INTERNALS.md, gateway/text). commands/ may not import gateway/, so
-the same arithmetic is repeated here (counting only, no encoding).
+the same arithmetic is repeated here (counting only, no encoding);
+tests/commands/test_commands_length_agrees.py holds the two to the same answers.
 """
 from __future__ import annotations
 

@@ -14,6 +14,7 @@ from gateway.pipeline.service import PipelineService, PipelineSettings
 from gateway.cmpp.link import CmppLink, CmppLinkSettings
 from gateway.cmpp.pdu import Version
 from gateway.smpp.link import LinkSettings, SmppLink
+from sync.listening import ListeningService
 
 
 def link_settings(section: LinkSection) -> LinkSettings:
@@ -128,7 +129,6 @@ class GatewayService(MultiService):
         )
 
     def _add_web(self, config: Config, sessions, reactor) -> None:
-        from twisted.application.internet import StreamServerEndpointService
         from twisted.internet.endpoints import serverFromString
 
         from gateway.web.site import ThreadPoolService, build_site
@@ -136,22 +136,12 @@ class GatewayService(MultiService):
         pool = ThreadPoolService(config.web.threads, "merp-web")
         pool.setServiceParent(self)
         site = build_site(self, sessions, config.web, reactor, pool.pool, wap_secret=self.wap_secret)
-        self.web = StreamServerEndpointService(serverFromString(reactor, config.web.listen), site)
+        self.web = ListeningService(serverFromString(reactor, config.web.listen), site)
         self.web.setServiceParent(self)
 
     def when_web_listening(self):
         """Fires with the web server's listening port (useful with an ephemeral `tcp:0`)."""
-        # StreamServerEndpointService keeps the listen() Deferred; it has no public accessor.
-        # A new Deferred: a caller's callbacks must not take the port from stopService.
-        from twisted.internet import defer
-
-        listening = defer.Deferred()
-
-        def pass_on(port):
-            listening.callback(port)
-            return port
-        self.web._waitingForPort.addCallback(pass_on)
-        return listening
+        return self.web.when_listening()
 
     def stopService(self):
         d = super().stopService()

@@ -1,63 +1,19 @@
 """Wiring: the SMSC's SMPP listener and its control API as one MultiService.
 
-Listeners are endpoint strings (`tcp:2775`, `tcp:0:interface=127.0.0.1`). A small
-service of our own rather than StreamServerEndpointService, because callers (the demo,
-the load runner, tests with ephemeral ports) need the port actually bound.
+Listeners are endpoint strings (`tcp:2775`, `tcp:0:interface=127.0.0.1`), each a
+`sync.listening.ListeningService`, because callers (the demo, the load runner, tests with
+ephemeral ports) need the port actually bound.
 """
 from __future__ import annotations
 
-from twisted.application.service import MultiService, Service
+from twisted.application.service import MultiService
 from twisted.internet import defer, endpoints
-from twisted.logger import Logger
 
 from sim.control import ControlApi, control_site
 from sim.ismg_session import IsmgFactory
 from sim.smsc import Smsc
 from sim.smsc_session import SmscFactory
-
-log = Logger()
-
-
-class ListeningService(Service):
-    """Listens on an endpoint while running; `port` is the IListeningPort once bound."""
-
-    def __init__(self, endpoint, factory):
-        self.endpoint = endpoint
-        self.factory = factory
-        self.port = None
-        self._listening: defer.Deferred | None = None
-
-    def startService(self):
-        super().startService()
-        self._listening = self.endpoint.listen(self.factory)
-        self._listening.addCallback(self._bound)
-        self._listening.addErrback(self._failed)
-
-    def _bound(self, port):
-        self.port = port
-        return port
-
-    def _failed(self, failure):
-        log.failure("cannot listen on {endpoint}", failure, endpoint=self.endpoint)
-        return failure
-
-    def when_listening(self) -> defer.Deferred:
-        """Fires with the port once bound (at once if it is)."""
-        if self.port is not None:
-            return defer.succeed(self.port)
-        d = defer.Deferred()
-        self._listening.addCallback(lambda port: (d.callback(port), port)[1])
-        self._listening.addErrback(lambda failure: (d.errback(failure), None)[1])
-        return d
-
-    def stopService(self):
-        super().stopService()
-        if self.port is not None:
-            port, self.port = self.port, None
-            return port.stopListening()
-        if self._listening is not None:
-            self._listening.cancel()
-        return None
+from sync.listening import ListeningService
 
 
 class SimulatorService(MultiService):

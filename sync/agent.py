@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import logging
 
-from twisted.application.internet import StreamServerEndpointService
 from twisted.application.service import MultiService, Service
-from twisted.internet import defer
 from twisted.internet.endpoints import serverFromString
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
 from sync.client import SyncClient
 from sync.http import SyncEndpoints
+from sync.listening import ListeningService
 from sync.models import create_tables
 from sync.nonces import StoredNonces
 from sync.peer import SyncPeer
@@ -79,7 +78,7 @@ class AgentService(MultiService):
                                        on_heard=self.peer.note_heard)
         root = Resource()
         root.putChild(b"sync", self.endpoints)
-        self.web = StreamServerEndpointService(serverFromString(reactor, settings.listen),
+        self.web = ListeningService(serverFromString(reactor, settings.listen),
                                                Site(root))
         self.web.setServiceParent(self)
         scheduler = SchedulerService(reactor)
@@ -88,15 +87,7 @@ class AgentService(MultiService):
 
     def when_listening(self):
         """Fires with the listening port (useful with an ephemeral ``tcp:0``)."""
-        # StreamServerEndpointService keeps the listen() Deferred; it has no public accessor.
-        # A new Deferred: a caller's callbacks must not take the port from stopService.
-        listening = defer.Deferred()
-
-        def pass_on(port):
-            listening.callback(port)
-            return port
-        self.web._waitingForPort.addCallback(pass_on)
-        return listening
+        return self.web.when_listening()
 
     def stopService(self):
         d = super().stopService()

@@ -220,9 +220,9 @@ def _set_mirror(conn, scope, table, text, stored, spec, version, m):
         conn.execute(update(M).where(M.c.id == m.id).values(**values))
 
 
-def _decide(conn, source, scope, text, pk, values, local, m, row, version) -> dict:
-    """Both sides changed the row: the table's rule decides; the loser is logged."""
-    spec = source.spec
+def judge_conflict(spec, scope: str, text: str, local, values, m, row) -> tuple[bool | None, dict]:
+    """Both sides changed the row: (whether the incoming version wins by the table's rule,
+    None when a person must decide; the conflict-log record, resolved or open)."""
     rule = spec.rule
     if rule is Rule.ENTERPRISE_WINS:
         incoming_wins = True  # only the cluster decides, so the sender is the enterprise
@@ -236,10 +236,19 @@ def _decide(conn, source, scope, text, pk, values, local, m, row, version) -> di
     record = {
         "scope": scope, "table_name": spec.name, "pk": text, "rule": rule.value,
         "cluster_data": json.dumps(_jsonable(local)), "enterprise_data": json.dumps(_jsonable(values)),
-        "created_at": utc_now(),
+        "created_at": utc_now(), "state": "open", "winner": None, "resolved_at": None,
     }
+    if incoming_wins is not None:
+        record.update(state="resolved", winner="enterprise" if incoming_wins else "cluster",
+                      resolved_at=utc_now())
+    return incoming_wins, record
+
+
+def _decide(conn, source, scope, text, pk, values, local, m, row, version) -> dict:
+    """Both sides changed the row: the table's rule decides; the loser is logged."""
+    spec = source.spec
+    incoming_wins, record = judge_conflict(spec, scope, text, local, values, m, row)
     if incoming_wins is None:
-        record.update(state="open", winner=None)
         conn.execute(insert(ConflictRecord.__table__).values(record))
         if m is not None:
             conn.execute(update(M).where(M.c.id == m.id).values(flag=CONFLICT))
@@ -250,8 +259,6 @@ def _decide(conn, source, scope, text, pk, values, local, m, row, version) -> di
                 tombstone=False, flag=CONFLICT, force=False, changed_ms=now_ms(),
                 updated_at=utc_now()))
         return {"pk": list(pk), "status": CONFLICTED, "resolution": "manual"}
-    record.update(state="resolved", winner="enterprise" if incoming_wins else "cluster",
-                  resolved_at=utc_now())
     conn.execute(insert(ConflictRecord.__table__).values(record))
     if incoming_wins:
         _write(conn, source, scope, text, pk, values, version, m)

@@ -9,17 +9,15 @@ row, so only the rows at fault get an error answer; every retried write is idemp
 """
 from __future__ import annotations
 
-import json
-
 from sqlalchemy import bindparam, insert, update
 from sqlalchemy.exc import DBAPIError
 
-from sync.apply import APPLIED, CONFLICTED, M, _jsonable
+from sync.apply import APPLIED, CONFLICTED, M, _jsonable, judge_conflict
 from sync.clock import now_ms, utc_now
 from sync.rawsql import execute_many
-from sync.models import CONFIRMED, CONFLICT, DIRTY, SENT, ConflictRecord
+from sync.models import CONFIRMED, CONFLICT, ConflictRecord
 from sync.scan import TOMBSTONE_HASH
-from sync.spec import Rule, row_hash
+from sync.spec import row_hash
 
 
 def _hashes(spec, stored) -> dict:
@@ -50,31 +48,14 @@ class Plan:
 
     def decide(self, i, text, pk, values, local, m, row, version) -> dict:
         """Both sides changed the row: the table's rule decides; the loser is logged."""
-        rule = self.spec.rule
-        if rule is Rule.ENTERPRISE_WINS:
-            incoming_wins = True  # only the cluster decides, so the sender is the enterprise
-        elif rule is Rule.CLUSTER_WINS:
-            incoming_wins = False
-        elif rule is Rule.NEWER_WINS:
-            local_ms = m.changed_ms if m is not None and m.flag in (DIRTY, SENT) else now_ms()
-            incoming_wins = int(row.get("changed_ms", 0)) >= local_ms
-        else:
-            incoming_wins = None
-        record = {
-            "scope": self.scope, "table_name": self.spec.name, "pk": text, "rule": rule.value,
-            "cluster_data": json.dumps(_jsonable(local)),
-            "enterprise_data": json.dumps(_jsonable(values)), "created_at": utc_now(),
-            "state": "resolved", "winner": None, "resolved_at": None,
-        }
+        incoming_wins, record = judge_conflict(self.spec, self.scope, text, local, values, m, row)
         if incoming_wins is None:
-            record["state"] = "open"
             self.conflicts.append((i, record))
             if m is not None:
                 self.flag_ids.append(m.id)
             else:
                 self.new_conflicts.append(self._mirror_insert(text, local, 0, CONFLICT))
             return {"pk": list(pk), "status": CONFLICTED, "resolution": "manual"}
-        record.update(winner="enterprise" if incoming_wins else "cluster", resolved_at=utc_now())
         self.conflicts.append((i, record))
         if incoming_wins:
             self.write(i, text, pk, values, version, m, local is not None)

@@ -2,8 +2,9 @@
 
 The gateway's dispatcher runs a batch of MOs in one transaction, and ``handle`` looks up
 each MO's enterprise and sender. ``prepare`` makes those lookups for the whole batch
-first — one query for the batch's enterprises, one for its senders and one for their
-extra roles, instead of one of each per MO (roles: per permission checked) — and leaves
+first — one query for the batch's enterprises, one for their service subscriptions, one
+for its senders and one for their extra roles, instead of one of each per MO (roles: per
+permission checked; subscriptions: per "is the module open" check) — and leaves
 the rows where ``handle``'s own lookups find them (erpcore's transaction memos).
 ``handle`` answers the same either way: skipping ``prepare`` only costs the queries.
 """
@@ -14,6 +15,7 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session
 
 from erpcore.rbac import remember_roles
+from erpcore.services import remember_subscriptions
 from erpcore.tenants import find_by_extension, remember_extensions
 from erpcore.users import find_by_msisdn, remember_senders
 
@@ -27,8 +29,9 @@ def extension_of(recipient: str | None, service_code: str) -> str | None:
 
 
 def prepare(session: Session, messages: Iterable[tuple[object, str]]) -> int:
-    """Look up the enterprises, senders and senders' extra roles of (sms, service code)
-    pairs in three queries; returns how many senders were found. Changes nothing."""
+    """Look up the enterprises, their subscriptions, senders and senders' extra roles of
+    (sms, service code) pairs in four queries; returns how many senders were found.
+    Changes nothing."""
     wanted = []
     for sms, service_code in messages:
         extension = extension_of(getattr(sms, "recipient", None), service_code)
@@ -36,10 +39,14 @@ def prepare(session: Session, messages: Iterable[tuple[object, str]]) -> int:
             wanted.append((extension, getattr(sms, "sender", None) or ""))
     remember_extensions(session, {extension for extension, _ in wanted})
     senders = set()
+    enterprise_ids = set()
     for extension, sender in wanted:
         enterprise = find_by_extension(session, extension)  # remembered: no query
-        if enterprise is not None and sender:
-            senders.add((enterprise.id, sender))
+        if enterprise is not None:
+            enterprise_ids.add(enterprise.id)
+            if sender:
+                senders.add((enterprise.id, sender))
+    remember_subscriptions(session, enterprise_ids)
     found = remember_senders(session, senders)
     users = [find_by_msisdn(session, eid, sender) for eid, sender in senders]  # remembered
     remember_roles(session, [user for user in users if user is not None])

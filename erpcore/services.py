@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from sqlalchemy import (
-    CheckConstraint, DateTime, ForeignKey, String, UniqueConstraint, select,
+    CheckConstraint, DateTime, ForeignKey, String, UniqueConstraint, bindparam, inspect, select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -26,7 +26,7 @@ from erpcore.audit import JsonText
 from erpcore.base import MYSQL_TABLE_OPTIONS, Base
 from erpcore.clouds import get_cloud
 from erpcore.errors import Conflict, ErpError, InvalidInput, NotFound
-from erpcore.tenants import LANGUAGES, Enterprise
+from erpcore.tenants import LANGUAGES, Enterprise, transaction_memo
 from erpcore.users import User, find_by_msisdn
 
 log = logging.getLogger(__name__)
@@ -206,11 +206,40 @@ def check_module(module: str) -> str:
 
 
 def _subscription(session: Session, enterprise_id: int, module: str) -> ServiceSubscription | None:
-    return session.scalars(
-        select(ServiceSubscription).where(
-            ServiceSubscription.enterprise_id == enterprise_id, ServiceSubscription.module == module
-        )
-    ).first()
+    held = transaction_memo(session, _SUBSCRIPTIONS_MEMO).get((enterprise_id, module))
+    if held is _NO_ROW:
+        return None
+    if held is not None and inspect(held).persistent:  # not a row a rolled-back savepoint made
+        return held
+    return session.scalars(_SUBSCRIPTION, {"enterprise_id": enterprise_id, "module": module}).first()
+
+
+def remember_subscriptions(session: Session, enterprise_ids: Iterable[int]) -> None:
+    """Read every module's subscription of these enterprises in one query and keep them
+    for the rest of the transaction (a dispatcher batch: one query, not one per command
+    for its "is the module open" check). The rows are the session's own objects, so a
+    change later in the transaction is seen; a row created later replaces "no row"
+    (`_apply`)."""
+    memo = transaction_memo(session, _SUBSCRIPTIONS_MEMO)
+    wanted = sorted({eid for eid in enterprise_ids if (eid, MODULES[0]) not in memo})
+    if not wanted:
+        return
+    rows = {(row.enterprise_id, row.module): row
+            for row in session.scalars(_SUBSCRIPTIONS_OF, {"enterprise_ids": wanted})}
+    for enterprise_id in wanted:
+        for module in MODULES:
+            memo.setdefault((enterprise_id, module), rows.get((enterprise_id, module), _NO_ROW))
+
+
+_SUBSCRIPTIONS_MEMO = "merp.subscriptions"
+_NO_ROW = object()  # remembered: the enterprise has never had this module
+_SUBSCRIPTION = select(ServiceSubscription).where(
+    ServiceSubscription.enterprise_id == bindparam("enterprise_id"),
+    ServiceSubscription.module == bindparam("module"),
+)
+_SUBSCRIPTIONS_OF = select(ServiceSubscription).where(
+    ServiceSubscription.enterprise_id.in_(bindparam("enterprise_ids", expanding=True))
+)
 
 
 def is_open(session: Session, enterprise_id: int, module: str) -> bool:
@@ -311,6 +340,7 @@ def _apply(session: Session, enterprise: Enterprise, action: str, module: str, p
     if row is None:
         row = ServiceSubscription(enterprise_id=enterprise.id, module=module, updated_at=now)
         session.add(row)
+        transaction_memo(session, _SUBSCRIPTIONS_MEMO)[enterprise.id, module] = row
     if action == "open":
         row.state, row.params, row.opened_at, row.closed_at = "open", params, now, None
     elif action == "change":

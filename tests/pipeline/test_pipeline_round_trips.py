@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from sqlalchemy import event, select
 
-from erpcore import demo, inbox, outbox, rbac
+from erpcore import demo, inbox, outbox, rbac, services
 from erpcore.messaging_models import Inbox, Outbox
 from erpcore.users import User
 from gateway.messages import DeliveryReport, InboundSms
@@ -129,3 +129,30 @@ def test_several_receipts_for_one_row_in_one_batch_apply_in_their_order(sessionm
     (stored,) = rows(Outbox)
     # the final state stays; the last receipt's state is the one recorded
     assert (stored["state"], stored["receipt_state"]) == ("delivered", "ACCEPTD")
+
+
+def test_subscriptions_are_read_once_per_transaction_and_a_change_in_it_counts_at_once(sessionmaker, engine):
+    with sessionmaker.begin() as session:
+        acme = services.create_enterprise_platform(
+            session, code="ACME", name="顶点", extension="07", admin_password="acme-admin-pw", modules=["stock"])
+        acme_id = acme.id
+    with sessionmaker.begin() as session:
+        with Statements(engine) as statements:
+            services.remember_subscriptions(session, [acme_id])
+            assert services.is_open(session, acme_id, "stock")
+            assert not services.is_open(session, acme_id, "orders")  # never opened: remembered too
+        assert statements.seen == ["SELECT"]  # the remembering query only
+        services.open_service(session, acme_id, "orders")  # a new row replaces "never opened"
+        assert services.is_open(session, acme_id, "orders")
+        services.close_service(session, acme_id, "stock")  # the remembered row is the session's
+        assert not services.is_open(session, acme_id, "stock")
+        savepoint = session.begin_nested()
+        services.open_service(session, acme_id, "alerts")
+        services.open_service(session, acme_id, "stock")
+        assert services.is_open(session, acme_id, "alerts") and services.is_open(session, acme_id, "stock")
+        savepoint.rollback()  # what the savepoint made or changed is not remembered as it was
+        assert not services.is_open(session, acme_id, "alerts")
+        assert not services.is_open(session, acme_id, "stock")
+    with sessionmaker.begin() as session:
+        states = {m: services.is_open(session, acme_id, m) for m in ("stock", "orders", "alerts")}
+    assert states == {"stock": False, "orders": True, "alerts": False}

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 MANAGER_PASSWORD = "smith-pass"
 
 
-def serve(url: str, port: int, threads: int, ttl: float | None, churn: float) -> None:
+def serve(url: str, port: int, threads: int, ttl: float | None, churn: float, default_gc: bool) -> None:
     """The server side: the WAP pages on 127.0.0.1:port over a migrated, seeded database."""
     from twisted.internet import reactor
     from twisted.python.threadpool import ThreadPool
@@ -67,8 +67,36 @@ def serve(url: str, port: int, threads: int, ttl: float | None, churn: float) ->
     reactor.addSystemEventTrigger("before", "shutdown", lambda: print(
         f"  cache:   {cache.hits} hits, {cache.misses} misses "
         f"({100 * cache.hits / max(1, cache.hits + cache.misses):.1f}% hits, warm-up included)", flush=True))
+    if not default_gc:  # as `merp run` does once it has started
+        getattr(runner, "freeze_start_up_heap", lambda: None)()
+    pauses = _watch_gc()
+    reactor.addSystemEventTrigger("before", "shutdown", lambda: print(
+        "  GC:      " + "; ".join(
+            f"gen {g}: {len(p)} runs, {1000 * sum(c for _w, c in p):.0f} ms CPU in all,"
+            f" max {1000 * max((w for w, _c in p), default=0):.1f} ms"
+            f" ({1000 * max((c for _w, c in p), default=0):.1f} CPU)"
+            for g, p in enumerate(pauses)), flush=True))
     reactor.addSystemEventTrigger("before", "shutdown", pool.stop)
     reactor.run()
+
+
+def _watch_gc() -> list[list[tuple[float, float]]]:
+    """(wall, CPU) seconds of each garbage collection, per generation (server side, from
+    start-up on). A collection holds the GIL throughout, so its CPU time is its own."""
+    import gc
+
+    pauses: list[list[tuple[float, float]]] = [[], [], []]
+    started = [0.0, 0.0]
+
+    def watch(phase: str, info: dict) -> None:
+        if phase == "start":
+            started[:] = time.perf_counter(), time.thread_time()
+        else:
+            pauses[info["generation"]].append(
+                (time.perf_counter() - started[0], time.thread_time() - started[1]))
+
+    gc.callbacks.append(watch)
+    return pauses
 
 
 def _start_churn(reactor, pool, maker, rate: float) -> None:
@@ -103,12 +131,20 @@ def _start_churn(reactor, pool, maker, rate: float) -> None:
     LoopingCall(lambda: deferToThreadPool(reactor, pool, tick)).start(1.0 / rate, now=False)
 
 
-def seed(url: str, managers: int) -> None:
+def seed(url: str, managers: int, page_size: int) -> dict[str, tuple[int, list[str]]]:
     """The WAP test world, plus managers mgr002.. with smith's password, hashed with a
     small scrypt cost (the hash carries its parameters) so 200 logins take seconds, not
-    minutes; the page under test never checks a password."""
-    from erpcore import auth, db
+    minutes; the page under test never checks a password. Managers mgr002..mgr011 have
+    each requested an order of their own, which everybody else sees waiting and they do
+    not. Returns what each manager's first page must list, as ``approvals.pending_for``
+    says: (documents waiting, the numbers shown)."""
+    from sqlalchemy import select
+
+    from erpcore import approvals, auth, db, orders
     from erpcore.db import session_scope
+    from erpcore.items import Item
+    from erpcore.orders import LineIn
+    from erpcore.sites import Site as ErpSite
     from erpcore.users import User
     from tests.web.world import build
 
@@ -116,6 +152,7 @@ def seed(url: str, managers: int) -> None:
     with session_scope(db.make_sessionmaker(db.make_engine(url))) as session:
         world = build(session)
         password_hash = auth.hash_password(MANAGER_PASSWORD, n=2**8)
+        ids = {"smith": world.users["smith"]}
         for n in range(2, managers + 1):
             user = User(enterprise_id=world.demo, username=f"mgr{n:03d}", display_name=f"Manager {n}",
                         role="manager")
@@ -123,6 +160,33 @@ def seed(url: str, managers: int) -> None:
             session.flush()
             session.add(auth.UserCredential(user_id=user.id, password_hash=password_hash,
                                             changed_at=auth.clock()))
+            ids[user.username] = user.id
+        item = session.scalars(select(Item.id).where(Item.enterprise_id == world.demo, Item.sku == "X100")).one()
+        site = session.scalars(select(ErpSite.id).where(ErpSite.enterprise_id == world.demo,
+                                                        ErpSite.code == "WH1")).one()
+        for n in range(2, min(managers, 11) + 1):
+            requester = ids[manager_name(n)]
+            order = orders.create_order(session, world.demo, kind="purchase", requester_user_id=requester,
+                                        lines=[LineIn(item, 1, "50.00")], to_site_id=site)
+            orders.submit(session, world.demo, order.number, ids[manager_name(n)])
+        expected = {}
+        for name, user_id in ids.items():
+            waiting = approvals.pending_for(session, world.demo, user_id)
+            expected[name] = (len(waiting), [o.number for o in waiting[:page_size]])
+        return expected
+
+
+def page_ok(page: bytes, session: str, fmt: str, expected: tuple[int, list[str]] | None, page_size: int) -> bool:
+    """Whether ``page`` is the manager's real first page of the pending list: the count and
+    the document numbers ``expected`` (None while orders come and go: then a well-formed
+    list of as many documents as the count says), and in WML the session's own links."""
+    count = re.search(rb"(\d+) waiting", page)
+    numbers = [n.decode() for n in re.findall(rb"/wap/doc/(\d+)", page)]
+    if count is None or (fmt == "wml" and f"s={session}".encode() not in page):
+        return False
+    if expected is not None:
+        return (int(count.group(1)), numbers) == expected
+    return len(numbers) == min(int(count.group(1)), page_size) and numbers == sorted(numbers, key=int)
 
 
 def manager_name(n: int) -> str:
@@ -162,7 +226,10 @@ def _cpu_seconds(pid: int) -> float:
 
 
 async def load(port: int, server_pid: int, clients: int, managers: int, seconds: float, fmt: str,
-               warm: bool) -> None:
+               warm: bool, expected: dict, exact: bool) -> None:
+    from gateway.web.wap.markup import PAGE_SIZE
+
+    page_size = PAGE_SIZE[fmt]
     gate = asyncio.Semaphore(8)
 
     async def login(n: int) -> str:
@@ -184,13 +251,15 @@ async def load(port: int, server_pid: int, clients: int, managers: int, seconds:
 
     async def client(number: int):
         nonlocal errors
-        path = f"/wap/pending?fmt={fmt}&s={sessions[number % managers]}"
+        session = sessions[number % managers]
+        want = expected[manager_name(number % managers + 1)] if exact else None
+        path = f"/wap/pending?fmt={fmt}&s={session}"
         r, w = await asyncio.open_connection("127.0.0.1", port)
         while time.perf_counter() < deadline:
             started = time.perf_counter()
             status, page = await _request(r, w, path)
             latencies.append(time.perf_counter() - started)
-            if status != 200 or b"waiting" not in page:
+            if status != 200 or not page_ok(page, session, fmt, want, page_size):
                 errors += 1
         w.close()
 
@@ -206,7 +275,8 @@ async def load(port: int, server_pid: int, clients: int, managers: int, seconds:
 
     count = len(latencies)
     print(f"pending-approvals page ({fmt}), {clients} concurrent clients as {managers} managers, {elapsed:.1f} s")
-    print(f"  pages:   {count}  errors: {errors}")
+    print(f"  pages:   {count}  errors: {errors} (status not 200, or not the manager's own list"
+          f"{'' if exact else ' well formed'})")
     print(f"  rate:    {count / elapsed:.0f} pages/s   (target >= 1000)")
     print(f"  latency: p50 {pct(0.50):.1f} ms  p90 {pct(0.90):.1f} ms  p99 {pct(0.99):.1f} ms"
           f"  max {1000 * latencies[-1]:.1f} ms   (target p99 < 200 ms)")
@@ -229,26 +299,31 @@ def main() -> None:
                         help="orders submitted and approved per second during the run")
     parser.add_argument("--cold", action="store_true",
                         help="no first look at the list before the clock starts: all first pages at once")
+    parser.add_argument("--default-gc", action="store_true",
+                        help="leave the server's garbage collector as Python sets it (no start-up freeze)")
     parser.add_argument("--serve", nargs=2, metavar=("URL", "PORT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve[0], int(args.serve[1]), args.threads, args.ttl, args.churn)
+        serve(args.serve[0], int(args.serve[1]), args.threads, args.ttl, args.churn, args.default_gc)
         return
     managers = max(1, min(args.managers or args.clients, args.clients))
     with tempfile.TemporaryDirectory() as workdir:
         url = f"sqlite:///{Path(workdir) / 'wap.db'}"
-        seed(url, managers)
+        from gateway.web.wap.markup import PAGE_SIZE
+
+        expected = seed(url, managers, PAGE_SIZE[args.fmt])
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         ttl = [] if args.ttl is None else ["--ttl", str(args.ttl)]
         server = subprocess.Popen(
             [sys.executable, __file__, "--serve", url, str(port), "--threads", str(args.threads),
-             "--churn", str(args.churn), *ttl],
+             "--churn", str(args.churn), *ttl, *(["--default-gc"] if args.default_gc else [])],
             stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
         try:
             assert server.stdout.readline().strip() == "ready"
-            asyncio.run(load(port, server.pid, args.clients, managers, args.seconds, args.fmt, not args.cold))
+            asyncio.run(load(port, server.pid, args.clients, managers, args.seconds, args.fmt, not args.cold,
+                             expected, exact=args.churn == 0))
         finally:
             server.terminate()
             print(server.communicate(timeout=10)[0], end="")

@@ -65,7 +65,11 @@ class PendingCache:
         self.hits += 1
         return entry[2]
 
-    def put(self, enterprise_id: int, key: tuple, generation: int, value, now: float) -> None:
+    def put(self, enterprise_id: int, key: tuple, generation: int, value, now: float,
+            not_after: float | None = None) -> None:
+        """Keep ``value`` while ``generation`` is current and for at most ``ttl``;
+        ``not_after``: the page was built from data read earlier (pending_reads) and must
+        not outlive that data's own ttl."""
         if self.ttl <= 0:
             return
         with self._lock:
@@ -76,6 +80,8 @@ class PendingCache:
             # Expiry spread over the last half of ttl: pages filled together (200 managers
             # after a restart or an approval) do not all expire together.
             expires = now + self.ttl * (0.5 + 0.5 * random.random())
+            if not_after is not None:
+                expires = min(expires, not_after)
             self._entries[(enterprise_id, key)] = (expires, generation, value)
 
     def invalidate(self, enterprise_ids) -> None:

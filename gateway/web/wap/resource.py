@@ -23,6 +23,7 @@ from erpcore.sites import SiteError
 from gateway.web.wap import views
 from gateway.web.wap.markup import PAGE_SIZE, WML, Rendered, Renderer, choose_family
 from gateway.web.wap.pending_cache import PendingCache
+from gateway.web.wap.pending_reads import PendingReads, SharedRead
 from gateway.web.wap.sessions import LoginTokens, SessionStore, WapSession, csrf_ok
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,8 @@ class WapPages(Resource):
         # The pending list is the page managers reload most: kept until an approval event
         # of the enterprise commits in this process, or pending_ttl seconds (see pending_cache).
         self.pending_cache = PendingCache(pending_ttl)
+        # A miss reads the enterprise's pending documents once for all its managers.
+        self.pending_reads = PendingReads(self.pending_cache, self._read_pending)
 
     # -- request handling (reactor thread) -------------------------------------------------
 
@@ -93,8 +96,6 @@ class WapPages(Resource):
         while path and path[-1] == "":
             path.pop()
         call = views.Call(None, wap, params, PAGE_SIZE[family], self._clock(), self.secret)
-        work = self._route(method, path, call, token, request)
-        keep = None
         if wap is not None and path == ["pending"] and method in ("GET", "HEAD"):
             # WML links carry the session token, so a WML page is one session's own.
             key = (wap.user_id, family, fmt, params.get("p", "1"), wap.token if family == WML else None)
@@ -102,11 +103,19 @@ class WapPages(Resource):
             if hit is not None:
                 self._write(request, family, *hit)
                 return NOT_DONE_YET
-            keep = (wap.enterprise_id, key, self.pending_cache.generation(wap.enterprise_id))
+            shared = self.pending_reads.get(wap.enterprise_id, call.now)
+            shared.addCallback(lambda read: deferToThreadPool(
+                self._reactor, self._pool, self._pending_page, read, call, family, fmt, key))
+            return self._answer(request, shared, call, family, fmt)
+        work = self._route(method, path, call, token, request)
+        decided = method == "POST" and path[-1:] == ["decide"]
+        return self._answer(request, deferToThreadPool(
+            self._reactor, self._pool, self._run, work, call, family, fmt, decided), call, family, fmt)
+
+    def _answer(self, request, d, call: views.Call, family: str, fmt: str | None):
+        """Write the page ``d`` brings (or the error page), unless the client has gone."""
         gone = []
         request.notifyFinish().addErrback(gone.append)
-        decided = method == "POST" and path[-1:] == ["decide"]
-        d = deferToThreadPool(self._reactor, self._pool, self._run, work, call, family, fmt, keep, decided)
         d.addCallback(lambda result: gone or self._write(request, family, *result))
         d.addErrback(lambda f: log.error("WAP page failed: %s", f.getTraceback()) or (
             gone or self._write(request, family, *self._crash(call, family, fmt))))
@@ -145,11 +154,9 @@ class WapPages(Resource):
 
     # -- the blocking part (pool thread) ---------------------------------------------------
 
-    def _run(self, work, call: views.Call, family: str, fmt: str | None, keep: tuple | None = None,
-             decided: bool = False):
-        """The page for ``work`` in one unit of work; ``keep`` (enterprise, key, generation
-        read before the data) stores a pending page in the cache; ``decided``: a decision
-        was posted, after which the decider must never see the old list."""
+    def _run(self, work, call: views.Call, family: str, fmt: str | None, decided: bool = False):
+        """The page for ``work`` in one unit of work; ``decided``: a decision was posted,
+        after which the decider must never see the old list."""
         acting = call.wap.enterprise_id if call.wap is not None else None
         try:
             with session_scope(self._sessionmaker) as db:
@@ -162,13 +169,30 @@ class WapPages(Resource):
         finally:
             call.db = None
         result = self._page(page, call, family, fmt)
-        if keep is not None and page.status == 200:
-            enterprise_id, key, generation = keep
-            self.pending_cache.put(enterprise_id, key, generation, result, call.now)
-        elif decided and acting is not None:
+        if decided and acting is not None:
             # Committed above. Its DocumentDecided event has dropped the lists already;
             # this does not depend on that.
             self.pending_cache.invalidate([acting])
+        return result
+
+    def _read_pending(self, enterprise_id: int):
+        """The enterprise's shared read (pending_reads), on the web pool."""
+        def read():
+            with session_scope(self._sessionmaker) as db:
+                return views.read_pending(db, enterprise_id)
+        return deferToThreadPool(self._reactor, self._pool, read)
+
+    def _pending_page(self, read: SharedRead, call: views.Call, family: str, fmt: str | None, key: tuple):
+        """One manager's pending page from the enterprise's shared read, kept while the
+        read is current (no database here)."""
+        try:
+            page = views.pending_list(call, read.approval_open, read.pending)
+        except ErpError as error:
+            page = views.refused(error)
+        result = self._page(page, call, family, fmt)
+        if page.status == 200:
+            self.pending_cache.put(call.wap.enterprise_id, key, read.generation, result, call.now,
+                                   not_after=read.expires(self.pending_cache.ttl))
         return result
 
     def _crash(self, call, family, fmt):

@@ -137,11 +137,23 @@ def _order_row(order, names: dict[int, str]) -> dict:
 
 
 def pending(call: Call) -> Page:
-    services.require_open(call.db, call.wap.enterprise_id, approvals.MODULE)
-    waiting = approvals.pending_for(call.db, call.wap.enterprise_id, call.wap.user_id)
+    return pending_list(call, *read_pending(call.db, call.wap.enterprise_id))
+
+
+def read_pending(db: Session, enterprise_id: int) -> tuple[bool, approvals.EnterprisePending]:
+    """What every manager's pending list of the enterprise is made from (one read for all
+    of them: pending_reads): whether approval is open, and the documents awaiting it."""
+    approval_open = services.is_open(db, enterprise_id, approvals.MODULE)
+    return approval_open, approvals.pending_in_enterprise(db, enterprise_id)
+
+
+def pending_list(call: Call, approval_open: bool, pending: approvals.EnterprisePending) -> Page:
+    """One manager's list, filtered from the enterprise's read in memory (no database)."""
+    if not approval_open:
+        raise services.ServiceClosed(f"module {approvals.MODULE!r} is not open", module=approvals.MODULE)
+    waiting = pending.for_user(call.wap.user_id)
     rows, page, pages = _paged(waiting, _int(call.params.get("p"), 1), call.page_size)
-    names = _names(call.db, (o.requester_user_id for o in rows))
-    return Page("pending", {"orders": [_order_row(o, names) for o in rows], "page": page,
+    return Page("pending", {"orders": [_order_row(o, pending.names) for o in rows], "page": page,
                             "pages": pages, "count": len(waiting)})
 
 

@@ -19,14 +19,16 @@ from decimal import Decimal
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from sqlalchemy import update  # noqa: E402
+from sqlalchemy import select, update  # noqa: E402
 
 from erpcore import db  # noqa: E402
 from sync import example  # noqa: E402
 from sync.cluster_tables import items_spec  # noqa: E402
-from sync.models import create_tables  # noqa: E402
+from sync.models import MirrorRow, create_tables  # noqa: E402
 from sync.scan import FULL, scan  # noqa: E402
 from sync.source import TableSource  # noqa: E402
+
+M = MirrorRow.__table__
 
 
 def fill(engine, rows: int) -> None:
@@ -44,7 +46,7 @@ def fill(engine, rows: int) -> None:
 
 def filled(engine) -> int:
     """Rows of an existing goods table (0 when there is none)."""
-    from sqlalchemy import func, inspect, select
+    from sqlalchemy import func, inspect
 
     with engine.connect() as conn:
         if "goods" not in inspect(conn).get_table_names():
@@ -71,17 +73,25 @@ def bench_scan(url: str, rows: int, chunk: int) -> None:
               f"{first.rows / (t1 - t0):,.0f} rows/s ({t1 - t0:.2f} s)")
         with engine.begin() as conn:  # unchanged: nothing to mark
             assert scan(conn, source, "BENCH", FULL, chunk).changes == 0
-    with engine.begin() as conn:
-        conn.execute(update(example.goods).where(example.goods.c.goods_code.in_(
-            [f"G{i:07d}" for i in range(0, rows, max(1, rows // 1000))])).values(maker="Changed"))
+    edited = [f"G{i:07d}" for i in range(0, rows, max(1, rows // 1000))]
+    with engine.begin() as conn:  # a new maker each run, so a reused database changes too
+        conn.execute(update(example.goods).where(example.goods.c.goods_code.in_(edited))
+                     .values(maker=f"Changed {time.time_ns()}"))
     if url.startswith("sqlite"):  # steady state: the bulk load checkpointed out of the WAL
         with engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    stamp = int(time.time() * 1000)  # the scan's changed_ms: finds the rows it marked
     t2, c2 = time.perf_counter(), time.process_time()
     with engine.begin() as conn:
-        second = scan(conn, source, "BENCH", FULL, chunk)
+        second = scan(conn, source, "BENCH", FULL, chunk, now_ms=stamp)
     t3, c3 = time.perf_counter(), time.process_time()
+    with engine.connect() as conn:
+        marked = set(conn.scalars(select(M.c.pk).where(M.c.scope == "BENCH",
+                                                       M.c.changed_ms == stamp)))
     engine.dispose()
+    assert (second.rows, second.updates, second.inserts, second.deletes) == (
+        rows, len(edited), 0, 0), f"the scan must see every row and exactly the edits: {second}"
+    assert marked == set(edited), "the scan marked other rows than the edited ones"
     print(f"full scan of {second.rows:,} rows against the mirror ({second.updates} updates found): "
           f"{second.rows / (t3 - t2):,.0f} rows/s ({t3 - t2:.2f} s), "
           f"CPU {second.rows / (c3 - c2):,.0f} rows/s ({c3 - c2:.2f} s)  [target >= 200,000]")

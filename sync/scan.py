@@ -12,7 +12,10 @@ Where a full scan's time goes (1,000,000 rows, profiled with callgrind): the dri
 rows into Python objects, fingerprinting them, and, when the mirror was joined row by row,
 an index seek per row. So a chunk fetches only the fields it fingerprints, reads the
 mirror's range sequentially (key and one fingerprint), hashes the chunk in C
-(`spec.row_hashes`), and only rows that differ reach Python code.
+(`spec.row_hashes`), and only rows that differ reach Python code. On SQLite the mirror's
+range comes back packed, as one row of joined texts (`_packed`): the driver's per-row
+cost (a step with the GIL let go and taken again, a lock per column, a tuple and its
+strings) was then the largest part of reading the mirror.
 """
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ from dataclasses import dataclass
 from itertools import compress, filterfalse
 from operator import ne
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from sync.clock import utc_now
@@ -33,6 +36,7 @@ from sync.spec import decode_pk, encode_pk, row_hash, row_hashes
 FULL = "full"
 FAST = "fast"
 TOMBSTONE_HASH = "-"
+PACK_SEPARATOR = "\x1e"  # joins a packed mirror range: not the composite keys' "\x1f"
 M = MirrorRow.__table__
 FIRST, SECOND = operator.itemgetter(0), operator.itemgetter(1)
 
@@ -118,6 +122,8 @@ class Scanner:
             "tail": Prepared(base.where(lo).order_by(M.c.pk).limit(bindparam("_limit"))),
             "tail_first": Prepared(base.order_by(M.c.pk).limit(bindparam("_limit"))),
         }
+        self.packed_queries = {after: _packed(scope, spec.name, stored, after)
+                               for after in (False, True)}
 
     def _encoded_key(self, row) -> str:
         return encode_pk(self.spec, tuple(row[i] for i in self.pk_at))
@@ -135,7 +141,6 @@ class Scanner:
         return more
 
     def _table_chunk(self, conn) -> bool:
-        spec = self.spec
         if self.after is None:
             rows = self.first_query.fetch(conn, _limit=self.chunk)
         else:
@@ -144,25 +149,14 @@ class Scanner:
         last = len(rows) < self.chunk
         texts = list(map(self.text_of, rows))
         hi_text = None if last else texts[-1]
-        if last:  # the mirror's rows after the table's last key are read in the tail
-            pairs = self._mirror_tail(conn, first=self.lo_text is None)
-        else:
-            pairs = self.mirror_queries[(self.lo_text is not None, True)].fetch(
-                conn, _lo=self.lo_text, _hi=hi_text)
-        known, looked_up = {}, set()
-        if list(map(FIRST, pairs)) == texts:  # the same keys in the same order: most chunks
-            stored = list(map(SECOND, pairs))
-            mirror = None
-        else:
-            mirror = dict(pairs)
-            missing = list(filterfalse(mirror.__contains__, texts))
-            if missing:  # new rows, or an order the two sides disagree on
-                known, looked_up = _mirror_exact(conn, self.scope, spec.name, missing), set(missing)
-                at = 2 if self.mode == FULL else 3
-                mirror.update({text: m[at] for text, m in known.items()})
-            stored = list(map(mirror.get, texts))
         fresh = row_hashes([r[:self.width] for r in rows] if self.extra_keys else rows)
-        differ = list(compress(zip(texts, rows, fresh), map(ne, fresh, stored)))
+        stored, mirror, known, looked_up = None, None, {}, set()
+        if not last and conn.dialect.name == "sqlite":
+            stored = self._stored_packed(conn, texts, hi_text, fresh)
+        if stored is None:
+            stored, mirror, known, looked_up = self._stored_by_rows(conn, texts, last, hi_text)
+        differ = [] if stored is fresh else list(
+            compress(zip(texts, rows, fresh), map(ne, fresh, stored)))
         if differ:
             self._mark_differing(conn, differ, known, looked_up)
         if mirror is not None and len(mirror) > len(texts) - stored.count(None):  # deletes?
@@ -177,6 +171,45 @@ class Scanner:
         self.after = self._key(rows[-1])
         self.lo_text = hi_text
         return True
+
+    def _stored_by_rows(self, conn, texts: list[str], last: bool, hi_text: str | None):
+        """The mirror's fingerprints of this chunk in the table's order, its range read as
+        (key, fingerprint) rows; where the keys differ, also the range by key (to find
+        deletes) and the rows looked up by key, with the keys looked up."""
+        if last:  # the mirror's rows after the table's last key are read in the tail
+            pairs = self._mirror_tail(conn, first=self.lo_text is None)
+        else:
+            pairs = self.mirror_queries[(self.lo_text is not None, True)].fetch(
+                conn, _lo=self.lo_text, _hi=hi_text)
+        if list(map(FIRST, pairs)) == texts:  # the same keys in the same order: most chunks
+            return list(map(SECOND, pairs)), None, {}, set()
+        mirror = dict(pairs)
+        known, looked_up = {}, set()
+        missing = list(filterfalse(mirror.__contains__, texts))
+        if missing:  # new rows, or an order the two sides disagree on
+            known = _mirror_exact(conn, self.scope, self.spec.name, missing)
+            looked_up = set(missing)
+            at = 2 if self.mode == FULL else 3
+            mirror.update({text: m[at] for text, m in known.items()})
+        return list(map(mirror.get, texts)), mirror, known, looked_up
+
+    def _stored_packed(self, conn, texts: list[str], hi_text: str, fresh: list[str]):
+        """The mirror's fingerprints of this chunk's key range in the table's order (
+        ``fresh`` itself when they all agree), or None unless its keys are exactly
+        ``texts``. One packed row (`_packed`): SQLite walks the range in C, with none of
+        the driver's per-row steps, locks and objects that were most of reading the mirror."""
+        count, keys, hashes = self.packed_queries[self.lo_text is not None].fetch(
+            conn, _lo=self.lo_text, _hi=hi_text)[0]
+        joined = PACK_SEPARATOR.join(texts)
+        # Equal texts with n - 1 separators on our side: no key holds one, so the
+        # mirror's n keys split exactly as ours do.
+        if (count != len(texts) or keys != joined or hashes is None
+                or joined.count(PACK_SEPARATOR) != count - 1):
+            return None
+        if hashes == PACK_SEPARATOR.join(fresh):  # nothing changed in the chunk
+            return fresh
+        stored = hashes.split(PACK_SEPARATOR)
+        return stored if len(stored) == count else None
 
     def _mirror_tail(self, conn, first: bool) -> list[tuple]:
         """Up to two chunks of the mirror's (key, fingerprint) after ``lo_text``, in key
@@ -278,6 +311,18 @@ def scan(conn: Connection, source, scope: str, mode: str = FULL, chunk: int = 50
     while scanner.step(conn):
         pass
     return scanner.report
+
+
+def _packed(scope: str, table: str, stored, after: bool) -> Prepared:
+    """One row for the mirror's key range (``_lo``, ``_hi``]: its count, its keys and its
+    ``stored`` fingerprints, each joined by PACK_SEPARATOR in the order SQLite walked the
+    range. No ORDER BY: that costs a co-routine copying every value, and SQLite walks the
+    unique index in key order anyway; the caller checks the keys, so an order the
+    planner did not keep costs a second query, never a wrong answer."""
+    query = select(func.count(), func.group_concat(M.c.pk, PACK_SEPARATOR),
+                   func.group_concat(stored, PACK_SEPARATOR)).where(
+        M.c.scope == scope, M.c.table_name == table, M.c.pk <= bindparam("_hi"))
+    return Prepared(query.where(M.c.pk > bindparam("_lo")) if after else query)
 
 
 def _dirty(flag: str) -> str:

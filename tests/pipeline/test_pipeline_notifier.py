@@ -8,12 +8,12 @@ from datetime import datetime, time
 import pytest
 from sqlalchemy import select
 
-from erpcore import events, notifications
 from erpcore.db import session_scope
 from erpcore.demo import seed_demo
 from erpcore.messaging_models import Outbox
 from erpcore.notifications import StoredNotification
 from gateway.pipeline.notifier import Notifier, QuietHours
+from tests.pipeline.conftest import request_approval
 
 NOON_BEIJING = datetime(2024, 3, 5, 4, 0)  # 12:00 at UTC+8
 NIGHT_BEIJING = datetime(2024, 3, 5, 15, 0)  # 23:00 at UTC+8
@@ -84,21 +84,10 @@ def test_an_approval_request_carries_the_link(sessionmaker, stored):
 
 def test_a_long_notification_is_cut_to_three_sms_keeping_the_link_whole(sessionmaker):
     from commands.length import parts_needed
-    from erpcore.items import Item
-    from erpcore.orders import LineIn, create_order
-    from erpcore.users import User
 
     link = "http://w.example/wap/doc/1001?exp=1795569581&sig=4ae1083fa74952b2a549d126d8971e94"
     with session_scope(sessionmaker) as session:
-        enterprise = seed_demo(session)
-        manager = session.scalars(select(User).where(User.msisdn == "13800000002")).one()
-        x100 = session.scalars(select(Item).where(Item.sku == "X100")).one()
-        clerk = session.scalars(select(User).where(User.msisdn == "13800000001")).one()
-        order = create_order(session, enterprise.id, kind="purchase", requester_user_id=clerk.id,
-                             lines=[LineIn(x100.id, 1)], to_site_id=clerk.site_id)
-        notifications.notify(session, events.Notification(
-            enterprise.id, "13800000002", "待审批", "To approve: order 1001 by " + "欧阳" * 200,
-            user_id=manager.id, key=f"approval:{order.id}:{manager.id}"))
+        request_approval(session, seed_demo(session), "To approve: order 1001 by " + "欧阳" * 200)
     notifier = Notifier(None, None, "1065712345", approval_link=lambda _enterprise, _number: link)
     run(sessionmaker, notifier, NOON_BEIJING)
     parts = [text for _sender, _recipient, text in sent(sessionmaker)]

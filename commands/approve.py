@@ -14,7 +14,7 @@ from commands.errors import ROLE_NAMES, named
 from commands.formatting import number_arg, sentences
 from commands.registry import Command, Context, Reply
 from commands.replies import register
-from erpcore import approvals, auth, orders, rbac
+from erpcore import approvals, audit, auth, orders, rbac
 
 register({
     "approve.done": {"zh": "已同意订单{number}。", "en": "Order {number} approved."},
@@ -61,12 +61,16 @@ def run(ctx: Context, args: list[str]) -> Reply:
         pin, rest = rest[0], rest[1:]
         if not auth.verify_password(ctx.session, ctx.user, pin):
             return Reply(ctx.t("approve.bad_pin", number=order.number), ok=False)
-    approvals.approve(ctx.session, ctx.enterprise.id, order, ctx.user.id, comment=" ".join(rest))
+    # One audit trail for the approval and the receipt it books: one INSERT for both.
+    trail = audit.Trail(ctx.session, ctx.enterprise.id)
+    approvals.approve(ctx.session, ctx.enterprise.id, order, ctx.user.id, comment=" ".join(rest), trail=trail)
     if order.state == "pending_approval":
+        trail.write()
         role = named(ROLE_NAMES, order.awaiting_role, ctx.lang)
         return Reply(ctx.t("approve.next", number=order.number, role=role))
     text = ctx.t("approve.done", number=order.number)
-    received = delivery.receive(ctx, order)
+    received = delivery.receive(ctx, order, trail)
+    trail.write()
     return Reply(sentences(ctx.lang, text, received))
 
 

@@ -44,9 +44,8 @@ def run(ctx: Context, args: list[str]) -> Reply:
         return Reply(error_text("order.site_required", ctx.lang), ok=False)
     order = orders.create_order(
         ctx.session, ctx.enterprise.id, kind="purchase", requester_user_id=ctx.user.id,
-        lines=[orders.LineIn(item.id, quantity)], to_site_id=site.id,
+        lines=[orders.LineIn(item.id, quantity)], to_site_id=site.id, submit=True,
     )
-    orders.submit(ctx.session, ctx.enterprise.id, order, ctx.user.id)
     values = dict(number=order.number, sku=item.sku, qty=quantity, site=site_name(site, ctx.lang),
                   total=money(order.total))
     if order.state == "pending_approval":

@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import DateTime, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, delete, insert, select
+from sqlalchemy import (
+    DateTime, ForeignKey, Index, Numeric, String, Text, UniqueConstraint, bindparam, delete, insert, select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 
 from erpcore import audit, events, rbac
 from erpcore.base import MYSQL_TABLE_OPTIONS, Base
@@ -23,6 +26,7 @@ from erpcore.orders import (
     KINDS, IllegalTransition, Order, Trail, apply, get_order, get_orders, require_open, transition,
     user_in_tenant, utcnow,
 )
+from erpcore.tenants import transaction_memo
 from erpcore.users import User
 
 MODULE = "approval"
@@ -105,6 +109,7 @@ def set_rules(
     ]
     session.add_all(rules)
     session.flush()
+    transaction_memo(session, _RULES_MEMO).pop(enterprise_id, None)
     audit.record(session, enterprise_id, actor_user_id, "approval.rules", "approval_rules", kind, before,
                  {str(r.level): [str(r.min_amount), r.role] for r in rules})
     return rules
@@ -139,57 +144,85 @@ def rules_for(session: Session, enterprise_id: int, kind: str) -> list[ApprovalR
     ))
 
 
+@dataclass(frozen=True)
+class _Level:
+    """One rule as approvals applies it (plain data: it outlives the rows' expiry)."""
+
+    level: int
+    min_amount: Decimal
+    role: str
+
+
+_RULES_MEMO = "erpcore.approvals.rules"
+_ALL_RULES = select(ApprovalRule.document_kind, ApprovalRule.level, ApprovalRule.min_amount, ApprovalRule.role).where(
+    ApprovalRule.enterprise_id == bindparam("enterprise_id")
+).order_by(ApprovalRule.document_kind, ApprovalRule.level)
+
+
 class _Rules:
-    """The enterprise's rules per kind, read once per call."""
+    """The enterprise's rules of every kind, read once per transaction (a dispatcher
+    batch decides many of its orders); set_rules forgets them."""
 
     def __init__(self, session: Session, enterprise_id: int):
-        self.session, self.enterprise_id, self.by_kind = session, enterprise_id, {}
+        self.session, self.enterprise_id, self.by_kind = session, enterprise_id, None
 
-    def levels(self, order: Order) -> list[ApprovalRule]:
+    def levels(self, order: Order) -> list[_Level]:
         """The rules the order's total reaches, lowest level first."""
-        if order.kind not in self.by_kind:
-            self.by_kind[order.kind] = rules_for(self.session, self.enterprise_id, order.kind)
-        return [r for r in self.by_kind[order.kind] if order.total >= r.min_amount]
+        if self.by_kind is None:
+            memo = transaction_memo(self.session, _RULES_MEMO)
+            self.by_kind = memo.get(self.enterprise_id)
+            if self.by_kind is None:
+                self.by_kind = {}
+                for kind, level, amount, role in self.session.execute(
+                        _ALL_RULES, {"enterprise_id": self.enterprise_id}):
+                    self.by_kind.setdefault(kind, []).append(_Level(level, amount, role))
+                memo[self.enterprise_id] = self.by_kind
+        return [r for r in self.by_kind.get(order.kind, ()) if order.total >= r.min_amount]
 
 
 class _Approvers:
-    """Who may approve for a role, read once per call."""
+    """Who may approve for a role, read once per call; the users are held, so that the
+    notices telling them find them in the session without a query."""
 
     def __init__(self, session: Session, enterprise_id: int):
         self.session, self.enterprise_id, self.by_role = session, enterprise_id, {}
 
     def for_role(self, role: str, exclude: set[int]) -> tuple[int, ...]:
         if role not in self.by_role:
-            self.by_role[role] = [u.id for u in approvers(self.session, self.enterprise_id, role)]
-        return tuple(uid for uid in self.by_role[role] if uid not in exclude)
+            self.by_role[role] = approvers(self.session, self.enterprise_id, role)
+        return tuple(u.id for u in self.by_role[role] if u.id not in exclude)
 
 
 def approvers(session: Session, enterprise_id: int, role: str, exclude: set[int] = frozenset()) -> list[User]:
     """Active users of the enterprise holding ``role`` (primary or extra) and allowed to
     approve, minus ``exclude`` (the requester and earlier approvers)."""
-    extra = select(rbac.UserRole.user_id).where(
-        rbac.UserRole.enterprise_id == enterprise_id, rbac.UserRole.role == role
-    )
-    users = session.scalars(
-        select(User)
-        .where(User.enterprise_id == enterprise_id, User.active.is_(True),
-               (User.role == role) | User.id.in_(extra))
-        .order_by(User.id)
-    )
-    return [u for u in users if u.id not in exclude and rbac.has_permission(session, u, "order.approve")]
+    users = session.scalars(_APPROVERS, {"enterprise_id": enterprise_id, "role": role})
+    # Holding the role grants the permission when the role does (rules are checked for
+    # that): no roles query per approver then.
+    grants = "order.approve" in rbac.ROLE_PERMISSIONS.get(role, ())
+    return [u for u in users if u.id not in exclude
+            and (grants or rbac.has_permission(session, u, "order.approve"))]
+
+
+_APPROVERS = select(User).where(
+    User.enterprise_id == bindparam("enterprise_id"), User.active.is_(True),
+    (User.role == bindparam("role")) | User.id.in_(select(rbac.UserRole.user_id).where(
+        rbac.UserRole.enterprise_id == bindparam("enterprise_id"), rbac.UserRole.role == bindparam("role"))),
+).order_by(User.id)
 
 
 def _decided_by(session: Session, orders: list[Order]) -> dict[int, set[int]]:
     """Who already decided on each of these orders."""
     held: dict[int, set[int]] = {order.id: set() for order in orders}
     if orders:
-        rows = session.execute(
-            select(ApprovalStep.order_id, ApprovalStep.decided_by_user_id)
-            .where(ApprovalStep.order_id.in_(list(held)))
-        )
+        rows = session.execute(_DECIDED_BY, {"order_ids": list(held)})
         for order_id, user_id in rows:
             held[order_id].add(user_id)
     return held
+
+
+_DECIDED_BY = select(ApprovalStep.order_id, ApprovalStep.decided_by_user_id).where(
+    ApprovalStep.order_id.in_(bindparam("order_ids", expanding=True)))
 
 
 def _awaiting(order: Order, rule: ApprovalRule, who: _Approvers, decided: set[int]) -> events.ApprovalRequested:
@@ -201,9 +234,27 @@ def _awaiting(order: Order, rule: ApprovalRule, who: _Approvers, decided: set[in
     )
 
 
-def start(session: Session, orders: list[Order], actor_user_id: int, trail: Trail) -> None:
+def opening(session: Session, enterprise_id: int, kind: str, total: Decimal) -> dict:
+    """The state, level and role ``start`` gives a draft of this kind and total (for
+    orders.create_orders, which inserts a submitted order in that state at once)."""
+    levels = _Rules(session, enterprise_id).levels(_Draft(kind, total))
+    if levels:
+        return {"state": "pending_approval", "approval_level": levels[0].level, "awaiting_role": levels[0].role}
+    return {"state": "approved", "approval_level": None, "awaiting_role": None}
+
+
+@dataclass(frozen=True)
+class _Draft:
+    kind: str
+    total: Decimal
+
+
+def start(session: Session, orders: list[Order], actor_user_id: int, trail: Trail,
+          written: bool = False) -> None:
     """Called by orders.submit_many with drafts of one enterprise: each awaits its first
-    level, or is approved at once when no rule applies."""
+    level, or is approved at once when no rule applies. ``written``: the rows already
+    hold what ``opening`` said (the objects still read as drafts); only the objects are
+    set, and the orders not as ``opening`` said (none) are written as usual."""
     if not orders:
         return
     rules = _Rules(session, orders[0].enterprise_id)
@@ -221,6 +272,13 @@ def start(session: Session, orders: list[Order], actor_user_id: int, trail: Trai
                       {"state": "approved"})  # TRANSITIONS allows pending_approval -> approved
             changes.append((order, {"state": "approved", "approval_level": None, "awaiting_role": None}))
             decided.append(order)
+    if written:
+        stale = [(order, values) for order, values in changes
+                 if values != opening(session, order.enterprise_id, order.kind, order.total)]
+        for order, values in changes:
+            for name, value in values.items():
+                set_committed_value(order, name, value)
+        changes = stale
     apply(session, changes)
     for order, rule in requested:
         events.publish(session, _awaiting(order, rule, who, set()))
@@ -274,9 +332,10 @@ def _step_row(order: Order, user: User, decision: str, comment: str, at: datetim
 
 def approve_many(
     session: Session, enterprise_id: int, numbers: list[str | int | Order], user_id: int, comment: str = "",
-    now: Callable[[], datetime] = utcnow,
+    now: Callable[[], datetime] = utcnow, trail: Trail | None = None,
 ) -> list[Order]:
-    """Approve the level each order awaits, all or none; an order's last level approves it."""
+    """Approve the level each order awaits, all or none; an order's last level approves it.
+    ``trail``: the caller's, which then writes these audit entries with its own."""
     found = get_orders(session, enterprise_id, numbers)
     user, roles = _decider(session, enterprise_id, user_id)
     decided = _decided_by(session, found)
@@ -285,7 +344,9 @@ def approve_many(
     comment = _clean(comment)
     rules = _Rules(session, enterprise_id)
     who = _Approvers(session, enterprise_id)
-    trail = Trail(session, enterprise_id)
+    own_trail = trail is None
+    if own_trail:
+        trail = Trail(session, enterprise_id)
     at = now()
     steps, changes, requested, approved = [], [], [], []
     for order in found:
@@ -303,7 +364,8 @@ def approve_many(
             approved.append(order)
     session.execute(insert(ApprovalStep), steps)
     apply(session, changes)
-    trail.write()
+    if own_trail:
+        trail.write()
     for order, rule in requested:
         events.publish(session, _awaiting(order, rule, who, decided[order.id]))
     for order in approved:
@@ -313,10 +375,10 @@ def approve_many(
 
 def approve(
     session: Session, enterprise_id: int, number: str | int, user_id: int, comment: str = "",
-    now: Callable[[], datetime] = utcnow,
+    now: Callable[[], datetime] = utcnow, trail: Trail | None = None,
 ) -> Order:
     """Approve the level one order awaits (see approve_many)."""
-    return approve_many(session, enterprise_id, [number], user_id, comment, now)[0]
+    return approve_many(session, enterprise_id, [number], user_id, comment, now, trail)[0]
 
 
 def reject(

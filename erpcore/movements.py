@@ -12,10 +12,14 @@ StockChanged is published per (item, site) touched after the new levels are flus
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, UniqueConstraint, select
+from sqlalchemy import (
+    DateTime, ForeignKey, Integer, String, UniqueConstraint, bindparam, func, insert, select, update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 
 from erpcore import audit, events, imei as imei_mod
 from erpcore.base import MYSQL_TABLE_OPTIONS, Base
@@ -94,15 +98,25 @@ def _check_sites(kind: str, from_site_id: int | None, to_site_id: int | None) ->
 
 
 def _tenant_item(session: Session, enterprise_id: int, item_id: int) -> Item:
-    item = session.scalars(select(Item).where(Item.enterprise_id == enterprise_id, Item.id == item_id)).first()
-    if item is None:
+    """The item if it is the enterprise's (from the session when already loaded)."""
+    item = session.get(Item, item_id) if isinstance(item_id, int) and not isinstance(item_id, bool) else None
+    if item is None or item.enterprise_id != enterprise_id:
         raise NotFound(f"no item {item_id}", code="movement.item_not_found", item_id=item_id)
     return item
 
 
 def _check_tenant_sites(session: Session, enterprise_id: int, site_ids: Sequence[int]) -> None:
-    found = set(session.scalars(select(Site.id).where(Site.enterprise_id == enterprise_id,
-                                                      Site.id.in_(list(site_ids)))))
+    """Every site is the enterprise's; sites the session holds already need no query."""
+    found, unknown = set(), []
+    for site_id in site_ids:
+        site = session.identity_map.get(session.identity_key(Site, site_id))
+        if site is not None and site.enterprise_id == enterprise_id:
+            found.add(site_id)
+        elif site is None:
+            unknown.append(site_id)
+    if unknown:
+        found.update(session.scalars(select(Site.id).where(Site.enterprise_id == enterprise_id,
+                                                           Site.id.in_(unknown))))
     missing = sorted(set(site_ids) - found)
     if missing:
         raise NotFound(f"no site {missing[0]}", code="movement.site_not_found", site_id=missing[0])
@@ -146,7 +160,23 @@ def _check_handsets(session: Session, enterprise_id: int, kind: str, item: Item,
     return [], imeis
 
 
-def move(
+@dataclass(frozen=True)
+class Moved:
+    """What one movement did: its id, and the item's quantity after it at each site it
+    touched (a reply can tell the new stock without reading it back)."""
+
+    id: int
+    item_id: int
+    after: dict[int, int]
+
+
+def move(session: Session, enterprise_id: int, **movement) -> int:
+    """Record one movement and apply it to stock levels (and handsets); its id. The
+    keyword arguments are `make_movement`'s."""
+    return make_movement(session, enterprise_id, **movement).id
+
+
+def make_movement(
     session: Session,
     enterprise_id: int,
     *,
@@ -158,8 +188,10 @@ def move(
     imeis: Sequence[str] = (),
     actor_user_id: int | None = None,
     reference: str | None = None,
-) -> int:
-    """Record one movement and apply it to stock levels (and handsets); its id."""
+    trail: audit.Trail | None = None,
+) -> Moved:
+    """``move``, telling what it did. ``trail``: the caller's audit trail takes the
+    movement's entry (written with the caller's own); else it is written at once."""
     if kind not in KINDS:
         raise InvalidMovement(f"unknown movement kind {kind!r}", kind=kind, allowed=KINDS)
     imeis = list(imeis)
@@ -190,44 +222,69 @@ def move(
     if to_site_id is not None:
         deltas[to_site_id] = quantity
     levels = _lock_levels(session, item.id, sorted(deltas))
-    before = {site_id: (levels[site_id].quantity if site_id in levels else 0) for site_id in deltas}
+    before = {site_id: (levels[site_id][1] if site_id in levels else 0) for site_id in deltas}
     for site_id, delta in deltas.items():
         if before[site_id] + delta < 0:
             raise InsufficientStock(item.id, site_id, before[site_id], -delta)
 
-    movement = Movement(enterprise_id=enterprise_id, kind=kind, item_id=item.id, quantity=quantity,
-                        from_site_id=from_site_id, to_site_id=to_site_id, reference=reference,
-                        actor_user_id=actor_user_id, created_at=clock())
-    session.add(movement)
-    session.flush()
-    movement.number = f"{NUMBER_PREFIX}{movement.id:08d}"
-    for site_id, delta in deltas.items():
-        if site_id in levels:
-            levels[site_id].quantity = before[site_id] + delta
-        else:
-            session.add(StockLevel(item_id=item.id, site_id=site_id, quantity=delta))
-    session.flush()
+    # Core statements: the unit of work's bookkeeping for one row each cost more than the
+    # statements themselves. The number is derived from the id, so it needs the INSERT's.
+    movement_id = session.execute(_INSERT_MOVEMENT, {
+        "enterprise_id": enterprise_id, "kind": kind, "item_id": item.id, "quantity": quantity,
+        "from_site_id": from_site_id, "to_site_id": to_site_id, "reference": reference,
+        "actor_user_id": actor_user_id, "created_at": clock(),
+    }).inserted_primary_key[0]
+    number = f"{NUMBER_PREFIX}{movement_id:08d}"
+    session.execute(_SET_NUMBER, {"movement_id": movement_id, "movement_number": number})
+    after = {site_id: before[site_id] + delta for site_id, delta in deltas.items()}
+    for site_id, quantity_after in after.items():
+        if site_id not in levels:
+            session.execute(_INSERT_LEVEL, {"item_id": item.id, "site_id": site_id, "quantity": quantity_after})
+            continue
+        level_id = levels[site_id][0]
+        session.execute(_SET_LEVEL, {"level_id": level_id, "level_quantity": quantity_after})
+        loaded = session.identity_map.get(session.identity_key(StockLevel, level_id))
+        if loaded is not None:  # a StockLevel the session holds: as the row is now
+            set_committed_value(loaded, "quantity", quantity_after)
+            session.expire(loaded, ["updated_at"])
     if imeis:
-        _apply_handsets(session, enterprise_id, kind, item.id, movement.id, new_imeis, known_imeis,
+        _apply_handsets(session, enterprise_id, kind, item.id, movement_id, new_imeis, known_imeis,
                         from_site_id, to_site_id)
-    audit.record(session, enterprise_id, actor_user_id, f"movement.{kind}", "movement", movement.id,
-                 None, {"number": movement.number, "kind": kind, "sku": item.sku,
-                        "quantity": quantity, "from_site_id": from_site_id,
-                        "to_site_id": to_site_id, "reference": reference,
-                        "imei_count": len(imeis)})
+    own_trail = trail is None
+    if own_trail:
+        trail = audit.Trail(session, enterprise_id)
+    trail.add(actor_user_id, f"movement.{kind}", "movement", movement_id, None, {
+        "number": number, "kind": kind, "sku": item.sku, "quantity": quantity, "from_site_id": from_site_id,
+        "to_site_id": to_site_id, "reference": reference, "imei_count": len(imeis),
+    })
+    if own_trail:
+        trail.write()
     for site_id, delta in deltas.items():
         events.publish(session, events.StockChanged(enterprise_id, item.id, site_id, before[site_id],
-                                                    before[site_id] + delta, movement.id))
-    return movement.id
+                                                    after[site_id], movement_id))
+    return Moved(movement_id, item.id, after)
 
 
-def _lock_levels(session: Session, item_id: int, site_ids: list[int]) -> dict[int, StockLevel]:
-    """The existing level rows, locked in site order (no deadlock between two movers)."""
-    rows = session.scalars(
-        select(StockLevel).where(StockLevel.item_id == item_id, StockLevel.site_id.in_(site_ids))
-        .order_by(StockLevel.site_id).with_for_update()
-    )
-    return {level.site_id: level for level in rows}
+# On the tables, not the mapped classes: plain Core statements, no ORM bulk machinery.
+_MOVEMENTS, _LEVELS = Movement.__table__, StockLevel.__table__
+_INSERT_MOVEMENT = insert(_MOVEMENTS)
+_SET_NUMBER = update(_MOVEMENTS).where(_MOVEMENTS.c.id == bindparam("movement_id")).values(
+    number=bindparam("movement_number"))
+_INSERT_LEVEL = insert(_LEVELS)
+_SET_LEVEL = update(_LEVELS).where(_LEVELS.c.id == bindparam("level_id")).values(
+    quantity=bindparam("level_quantity"), updated_at=func.now())
+
+
+def _lock_levels(session: Session, item_id: int, site_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """The existing level rows as (id, quantity) by site, locked in site order (no
+    deadlock between two movers); read from the database, not the session."""
+    rows = session.execute(_LOCK_LEVELS, {"item_id": item_id, "site_ids": site_ids})
+    return {site_id: (level_id, quantity) for level_id, site_id, quantity in rows}
+
+
+_LOCK_LEVELS = select(StockLevel.id, StockLevel.site_id, StockLevel.quantity).where(
+    StockLevel.item_id == bindparam("item_id"), StockLevel.site_id.in_(bindparam("site_ids", expanding=True))
+).order_by(StockLevel.site_id).with_for_update()
 
 
 _STATE_AFTER = {"receive": imei_mod.IN_STOCK, "ship": imei_mod.SOLD, "transfer": imei_mod.IN_STOCK,

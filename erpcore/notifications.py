@@ -11,7 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, String, Text, false, or_, select, update
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, String, Text, false, insert, or_, select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -55,7 +56,9 @@ class StoredNotification(Base):
 def notify(
     session: Session, notification: Notification, now: Callable[[], datetime] = utcnow
 ) -> StoredNotification | None:
-    """Store ``notification`` as pending; None when its key was stored before."""
+    """Store ``notification`` as pending; None when its key was stored before. The row
+    comes back as a plain record (not attached to the session): one Core INSERT, without
+    the unit of work's bookkeeping for a row nobody changes afterwards."""
     try:
         msisdn = normalize_msisdn(notification.msisdn)
     except InvalidMsisdn as exc:
@@ -63,23 +66,45 @@ def notify(
     if not msisdn or not (notification.text_zh or notification.text_en):
         raise InvalidNotification("a notification needs a number and a text")
     key = notification.key
-    if key is not None:
-        if len(key) > MAX_KEY:
-            raise InvalidNotification("notification key too long")
-        if session.scalar(select(StoredNotification.id).where(StoredNotification.key == key)) is not None:
+    if key is not None and len(key) > MAX_KEY:
+        raise InvalidNotification("notification key too long")
+    values = {
+        "enterprise_id": notification.enterprise_id, "user_id": notification.user_id, "msisdn": msisdn,
+        "text_zh": notification.text_zh or notification.text_en,
+        "text_en": notification.text_en or notification.text_zh,
+        "urgent": notification.urgent, "key": key, "state": "pending", "created_at": now(),
+    }
+    # The key's unique index is the check (keys are rarely seen twice, so no SELECT asks
+    # first): a key stored before, by this transaction, a committed one or a concurrent
+    # writer first, stores nothing.
+    if key is None:
+        row_id = session.execute(_INSERT, values).inserted_primary_key[0]
+    elif session.get_bind().dialect.name == "sqlite":
+        result = session.execute(_INSERT_NEW_KEY, values)
+        if not result.rowcount:
             return None
-    row = StoredNotification(
-        enterprise_id=notification.enterprise_id, user_id=notification.user_id, msisdn=msisdn,
-        text_zh=notification.text_zh or notification.text_en,
-        text_en=notification.text_en or notification.text_zh,
-        urgent=notification.urgent, key=key, state="pending", created_at=now(),
-    )
-    try:
-        with session.begin_nested():  # a concurrent writer may store the same key first
-            session.add(row)
-    except IntegrityError:
-        return None
-    return row
+        row_id = result.inserted_primary_key[0]
+    else:
+        try:
+            with session.begin_nested():
+                row_id = session.execute(_INSERT, values).inserted_primary_key[0]
+        except IntegrityError:
+            return None
+    session.info[_STORED] = session.info.get(_STORED, 0) + 1
+    return StoredNotification(id=row_id, **values)
+
+
+_TABLE = StoredNotification.__table__
+_INSERT = insert(_TABLE)
+_INSERT_NEW_KEY = sqlite_insert(_TABLE).on_conflict_do_nothing(index_elements=[_TABLE.c.key])
+_STORED = "erpcore.notifications.stored"
+
+
+def stored_count(session: Session) -> int:
+    """How many notifications ``notify`` stored through this session so far (some may
+    since have been rolled back): a caller compares it before and after some work to
+    learn whether there is anything new to send."""
+    return session.info.get(_STORED, 0)
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,14 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from sqlalchemy import (
     Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index, Numeric, String, Text,
-    UniqueConstraint, func, insert, select, update,
+    UniqueConstraint, bindparam, func, insert, select, update,
 )
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from sqlalchemy.orm.attributes import set_committed_value
 
 from erpcore import audit, movements, rbac, services
+from erpcore.audit import Trail
 from erpcore.base import MYSQL_TABLE_OPTIONS, Base
 from erpcore.errors import Conflict, InvalidInput, NotFound
 from erpcore.items import Item
@@ -163,13 +164,21 @@ class Draft:
 
 def reserve_numbers(session: Session, enterprise_id: int, count: int = 1, name: str = "order") -> list[str]:
     """Take the next ``count`` numbers of the enterprise's sequence. The UPDATE locks the
-    row until the transaction ends, so concurrent writers never share a number."""
-    bumped = session.execute(
-        update(DocumentSequence)
-        .where(DocumentSequence.enterprise_id == enterprise_id, DocumentSequence.name == name)
-        .values(next_value=DocumentSequence.next_value + count)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    row until the transaction ends, so concurrent writers never share a number. The
+    UPDATE also hands back the new value where the database can (RETURNING on SQLite,
+    LAST_INSERT_ID(expr) on MySQL/MariaDB), saving the SELECT that reads it."""
+    params = {"sequence_enterprise": enterprise_id, "sequence_name": name, "count": count}
+    dialect = session.get_bind().dialect
+    end = None
+    if dialect.update_returning:
+        end = session.scalar(_BUMP_RETURNING, params)
+        bumped = end is not None
+    elif dialect.name in ("mysql", "mariadb"):
+        result = session.execute(_BUMP_LAST_INSERT_ID, params)
+        bumped = bool(result.rowcount)
+        end = result.lastrowid if bumped else None
+    else:
+        bumped = bool(session.execute(_BUMP, params).rowcount)
     if not bumped:
         try:
             with session.begin_nested():
@@ -177,38 +186,24 @@ def reserve_numbers(session: Session, enterprise_id: int, count: int = 1, name: 
             return [str(FIRST_NUMBER + i) for i in range(count)]
         except IntegrityError:  # another transaction created it first: bump that one
             return reserve_numbers(session, enterprise_id, count, name)
-    end = session.scalar(
-        select(DocumentSequence.next_value).where(
-            DocumentSequence.enterprise_id == enterprise_id, DocumentSequence.name == name
-        )
-    )
+    if not end:
+        end = session.scalar(_NEXT_VALUE, params)
     return [str(value) for value in range(end - count, end)]
+
+
+# Built once (building and cache-keying a statement per call cost more than running it).
+_SEQUENCES = DocumentSequence.__table__
+_THIS_SEQUENCE = (_SEQUENCES.c.enterprise_id == bindparam("sequence_enterprise"),
+                  _SEQUENCES.c.name == bindparam("sequence_name"))
+_BUMP = update(_SEQUENCES).where(*_THIS_SEQUENCE).values(next_value=_SEQUENCES.c.next_value + bindparam("count"))
+_BUMP_RETURNING = _BUMP.returning(_SEQUENCES.c.next_value)
+_BUMP_LAST_INSERT_ID = update(_SEQUENCES).where(*_THIS_SEQUENCE).values(
+    next_value=func.last_insert_id(_SEQUENCES.c.next_value + bindparam("count")))
+_NEXT_VALUE = select(_SEQUENCES.c.next_value).where(*_THIS_SEQUENCE)
 
 
 def next_number(session: Session, enterprise_id: int, name: str = "order") -> str:
     return reserve_numbers(session, enterprise_id, 1, name)[0]
-
-
-class Trail:
-    """The audit entries of one service call, written by ``write`` in one multi-row INSERT
-    (audit.record flushes once per entry, a round trip a batch of orders cannot afford)."""
-
-    def __init__(self, session: Session, enterprise_id: int):
-        self.session, self.enterprise_id, self.rows = session, enterprise_id, []
-        self.at = audit.clock()  # one service call, one moment
-
-    def add(self, actor_user_id: int | None, action: str, entity: str, entity_id: object,
-            before: dict | None, after: dict | None) -> None:
-        self.rows.append({
-            "enterprise_id": self.enterprise_id, "actor_user_id": actor_user_id, "action": action,
-            "entity": entity, "entity_id": str(entity_id), "before": before, "after": after,
-            "at": self.at,
-        })
-
-    def write(self) -> None:
-        if self.rows:
-            self.session.execute(insert(audit.AuditEntry), self.rows)
-            self.rows = []
 
 
 def _in_tenant(session: Session, model, enterprise_id: int, row_id: int | None, what: str, held: dict | None = None):
@@ -328,10 +323,13 @@ def _build(session: Session, enterprise_id: int, draft: Draft, held: dict, now: 
 
 def create_orders(
     session: Session, enterprise_id: int, drafts: Sequence[Draft], now: Callable[[], datetime] = utcnow,
+    submit: bool = False,
 ) -> list[Order]:
     """New draft orders with fresh consecutive numbers, all or none: every draft is
     checked before a number is taken. Raises InvalidOrder for anything that does not belong
-    to this enterprise or does not add up, PermissionDenied without order.create."""
+    to this enterprise or does not add up, PermissionDenied without order.create.
+    ``submit``: each is then sent for approval by its requester (as submit_many), and the
+    audit entries of both steps are written together."""
     require_open(session, enterprise_id, MODULE)
     held: dict = {}
     built = [_build(session, enterprise_id, draft, held, now()) for draft in drafts]
@@ -339,29 +337,51 @@ def create_orders(
         return []
     for (order, _lines), number in zip(built, reserve_numbers(session, enterprise_id, len(built))):
         order["number"] = number
+    if submit:
+        from erpcore import approvals  # approvals imports this module
+
+        # Inserted in the state submitting gives them (no UPDATE after); the objects read
+        # as drafts until approvals.start has recorded the submission.
+        for order, _lines in built:
+            order.update(approvals.opening(session, enterprise_id, order["kind"], order["total"]))
     # ORM bulk INSERT .. RETURNING: one multi-row statement and the Order objects back,
-    # without the unit of work's per-object bookkeeping.
-    created = list(session.scalars(
-        insert(Order).returning(Order, sort_by_parameter_order=True), [order for order, _lines in built]
-    ))
-    session.execute(insert(OrderLine), [
+    # without the unit of work's per-object bookkeeping; the lines likewise, so that the
+    # orders' ``lines`` need no query of their own afterwards (a notice names the item).
+    created = list(session.scalars(_INSERT_ORDERS, [order for order, _lines in built]))
+    lines = iter(session.scalars(_INSERT_LINES, [
         {**line, "order_id": order.id} for order, (_row, lines) in zip(created, built) for line in lines
-    ])
+    ]))
+    for order, (_row, wanted) in zip(created, built):
+        set_committed_value(order, "lines", [next(lines) for _line in wanted])
+    if submit:
+        for order in created:
+            for name in ("state", "approval_level", "awaiting_role"):
+                set_committed_value(order, name, "draft" if name == "state" else None)
     trail = Trail(session, enterprise_id)
     for order in created:
         trail.add(order.requester_user_id, "order.create", "order", order.id, None, order.snapshot())
+    if submit:
+        for requester_id in sorted({order.requester_user_id for order in created}):
+            approvals.start(session, [o for o in created if o.requester_user_id == requester_id], requester_id,
+                            trail, written=True)
     trail.write()
     return created
+
+
+_INSERT_ORDERS = insert(Order).returning(Order, sort_by_parameter_order=True)
+_INSERT_LINES = insert(OrderLine).returning(OrderLine, sort_by_parameter_order=True)
 
 
 def create_order(
     session: Session, enterprise_id: int, *, kind: str, requester_user_id: int, lines: Sequence[LineIn],
     from_site_id: int | None = None, to_site_id: int | None = None, partner_id: int | None = None,
     due_date: date | None = None, note: str | None = None, now: Callable[[], datetime] = utcnow,
+    submit: bool = False,
 ) -> Order:
-    """A new draft order with a fresh number (see create_orders)."""
+    """A new draft order with a fresh number (see create_orders; ``submit``: sent for
+    approval at once)."""
     draft = Draft(kind, requester_user_id, lines, from_site_id, to_site_id, partner_id, due_date, note)
-    return create_orders(session, enterprise_id, [draft], now)[0]
+    return create_orders(session, enterprise_id, [draft], now, submit)[0]
 
 
 def _number_text(number: str | int) -> str | None:
@@ -379,7 +399,7 @@ def get_orders(session: Session, enterprise_id: int, numbers: Sequence[str | int
     found = {}
     if wanted:
         found = {o.number: o for o in session.scalars(
-            select(Order).where(Order.enterprise_id == enterprise_id, Order.number.in_(wanted)))}
+            _ORDERS_BY_NUMBER, {"enterprise_id": enterprise_id, "numbers": wanted})}
     result = []
     for number, text in zip(numbers, texts):
         if isinstance(number, Order) and number.enterprise_id == enterprise_id and number.id is not None:
@@ -390,6 +410,10 @@ def get_orders(session: Session, enterprise_id: int, numbers: Sequence[str | int
             shown = number.number if isinstance(number, Order) else str(number).strip()
             raise OrderNotFound(f"no order {shown!r}", number=shown)
     return result
+
+
+_ORDERS_BY_NUMBER = select(Order).where(
+    Order.enterprise_id == bindparam("enterprise_id"), Order.number.in_(bindparam("numbers", expanding=True)))
 
 
 def get_order(session: Session, enterprise_id: int, number: str | int) -> Order:
@@ -438,13 +462,26 @@ def apply(session: Session, changes: Sequence[tuple[Order, dict]]) -> None:
         groups.setdefault(tuple(sorted(values.items())), []).append(order)
     for key, group in groups.items():
         values = dict(key)
-        session.execute(
-            update(Order).where(Order.id.in_([order.id for order in group])).values(**values)
-            .execution_options(synchronize_session=False)
-        )
+        session.execute(_update_orders(tuple(values)),
+                        {"order_ids": [order.id for order in group], **{f"new_{k}": v for k, v in key}})
         for order in group:
             for name, value in values.items():
                 set_committed_value(order, name, value)
+
+
+_UPDATES: dict[tuple[str, ...], object] = {}
+
+
+def _update_orders(columns: tuple[str, ...]):
+    """The UPDATE of these columns of some orders, built once per set of columns (a few
+    in all): building and cache-keying it per call cost more than running it."""
+    statement = _UPDATES.get(columns)
+    if statement is None:
+        table = Order.__table__
+        statement = update(table).where(table.c.id.in_(bindparam("order_ids", expanding=True))).values(
+            {name: bindparam(f"new_{name}") for name in columns})
+        _UPDATES[columns] = statement
+    return statement
 
 
 def submit_many(
@@ -497,34 +534,45 @@ def _note(order: Order, reason: str) -> str | None:
 def fulfil(
     session: Session, enterprise_id: int, number: str | int, actor_user_id: int,
     imeis: Mapping[int, Sequence[str]] | None = None, now: Callable[[], datetime] = utcnow,
+    levels: dict | None = None, trail: Trail | None = None,
 ) -> Order:
     """Carry out an approved order: one stock movement per line, then state fulfilled.
     Serialised items need their IMEIs (``imeis`` by item id). A movement that fails (not
-    enough stock) raises; then no line has moved and the order stays approved."""
+    enough stock) raises; then no line has moved and the order stays approved. Every
+    check that can refuse runs before the first write, so a caller need not wrap this in
+    a savepoint of its own. ``levels``, if given, receives the quantity after the moves
+    by (item id, site id), for a reply that tells the new stock; ``trail``, if given,
+    takes the audit entries (the caller writes them with its own), only once it is done."""
     require_open(session, enterprise_id, MODULE)
     order = get_order(session, enterprise_id, number)
     actor = user_in_tenant(session, enterprise_id, actor_user_id)
     rbac.require(session, actor, "stock.move")
     check_transition(order, "fulfilled")
     lines = list(order.lines)
+    caller_trail, trail = trail, Trail(session, enterprise_id)  # the movements' entries, then the order's
     with session.begin_nested():  # all lines move, or none does
         for line in lines:
-            _move_line(session, order, line, imeis, actor.id)
+            moved = _move_line(session, order, line, imeis, actor.id, trail)
+            if levels is not None:
+                levels.update({(moved.item_id, site_id): quantity for site_id, quantity in moved.after.items()})
     at = now()
     on_time = None if order.due_date is None else at.date() <= order.due_date
-    trail = Trail(session, enterprise_id)
     apply(session, [(order, transition(order, "fulfilled", actor.id, "order.fulfil", trail,
                                        fulfilled_at=at, on_time=on_time))])
-    trail.write()
+    if caller_trail is None:
+        trail.write()
+    else:
+        caller_trail.take(trail)
     return order
 
 
-def _move_line(session: Session, order: Order, line: OrderLine, imeis, actor_id: int) -> None:
-    movements.move(
+def _move_line(session: Session, order: Order, line: OrderLine, imeis, actor_id: int,
+               trail: Trail) -> movements.Moved:
+    return movements.make_movement(
         session, order.enterprise_id, kind=MOVEMENT_KIND[order.kind], item_id=line.item_id,
         quantity=line.quantity, from_site_id=order.from_site_id, to_site_id=order.to_site_id,
         imeis=(imeis or {}).get(line.item_id, ()), actor_user_id=actor_id,
-        reference=f"order:{order.number}",
+        reference=f"order:{order.number}", trail=trail,
     )
 
 

@@ -39,11 +39,9 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import event
 from twisted.python.failure import Failure
 
-from erpcore import inbox, mo_texts, outbox
-from erpcore.notifications import StoredNotification
+from erpcore import inbox, mo_texts, notifications, outbox
 from gateway.messages import InboundSms
 from gateway.pipeline.routing import Router
 from gateway.pipeline.db_worker import DbWorker, clock_now
@@ -210,19 +208,11 @@ class Dispatcher(PollingService):
         """A batch of the loop: (parts queued, whether the batch stored notifications for
         the notifier to send, the replies stored already claimed for `on_replies`, the
         end of their lease)."""
-        stored = []
-
-        def persisted(_session, instance) -> None:
-            if isinstance(instance, StoredNotification):
-                stored.append(instance.id)
-
-        event.listen(session, "pending_to_persistent", persisted)
-        try:
-            queued, claimed = self._dispatch(session, mos, now, scheduled_at,
-                                             claim_replies=self.on_replies is not None)
-        finally:
-            event.remove(session, "pending_to_persistent", persisted)
-        return queued, bool(stored), claimed, now + self._reply_lease
+        told = notifications.stored_count(session)  # every notification goes through notify
+        queued, claimed = self._dispatch(session, mos, now, scheduled_at,
+                                         claim_replies=self.on_replies is not None)
+        notified = notifications.stored_count(session) > told
+        return queued, notified, claimed, now + self._reply_lease
 
     def dispatch_batch(self, session, mos: list[inbox.StoredMo], now,
                        scheduled_at: float | None = None) -> int:

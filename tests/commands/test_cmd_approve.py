@@ -105,3 +105,37 @@ def test_five_wrong_pins_lock_approvals(send_pin, sessionmaker, ordered):
 def test_a_pin_is_checked_only_from_the_configured_amount(send, sessionmaker, ordered):
     set_pin(sessionmaker, MANAGER, PIN)
     assert send(MANAGER, "Y 1001").ok  # no pin_above configured: no PIN asked
+
+
+def audit_actions(sessionmaker) -> list[tuple[str, str]]:
+    from sqlalchemy import select
+
+    from erpcore.audit import AuditEntry
+    from tests.commands.cmd_helpers import in_db
+
+    return in_db(sessionmaker, lambda s: [tuple(row) for row in s.execute(
+        select(AuditEntry.action, AuditEntry.entity).order_by(AuditEntry.id))])
+
+
+def test_the_approval_and_its_receipt_leave_their_audit_entries_in_order(send, sessionmaker, ordered):
+    before = audit_actions(sessionmaker)
+    assert send(MANAGER, "Y 1001").ok
+    assert audit_actions(sessionmaker)[len(before):] == [
+        ("order.approve", "order"), ("movement.receive", "movement"), ("order.fulfil", "order")]
+
+
+def test_a_receipt_that_cannot_be_booked_leaves_the_approval_only(send, sessionmaker):
+    # N200 made serialised: its IMEIs are received on the web, so the movement refuses.
+    from sqlalchemy import update
+
+    from erpcore.items import Item
+    from tests.commands.cmd_helpers import in_db
+
+    in_db(sessionmaker, lambda s: s.execute(update(Item).where(Item.sku == "N200").values(serialised=True)))
+    assert send(CLERK, "DH N200 20").ok  # 5980: awaits the manager
+    before = (audit_actions(sessionmaker), stock(sessionmaker, "N200", "HALL1"))
+    outcome = send(MANAGER, "Y 1001")
+    assert (outcome.ok, outcome.reply) == (True, "Order 1001 approved. To be received by the storekeeper.")
+    assert order_state(sessionmaker, "1001") == "approved"
+    assert stock(sessionmaker, "N200", "HALL1") == before[1]
+    assert audit_actions(sessionmaker)[len(before[0]):] == [("order.approve", "order")]

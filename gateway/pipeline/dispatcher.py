@@ -39,6 +39,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
+from sqlalchemy.exc import DBAPIError, OperationalError
 from twisted.python.failure import Failure
 
 from erpcore import inbox, mo_texts, notifications, outbox
@@ -236,6 +237,11 @@ class Dispatcher(PollingService):
             self._prepare_senders(session, mos)
         counts = _Counts()
         claimed: list[outbox.DueSms] = []
+        # Run in the order of the enterprises' numbers (each sender's own MOs keep their
+        # order): two batches in flight at once, on two threads or two gateways, then take
+        # the rows they both lock (an enterprise's document numbers, its stock levels) in
+        # the same order, instead of deadlocking on each other's.
+        mos = sorted(mos, key=_lock_order)
         try:
             with session.begin_nested():
                 writes = _Writes()
@@ -243,6 +249,8 @@ class Dispatcher(PollingService):
                     self._run_one(session, mo, now, counts, writes)
                 queued, claimed = writes.flush(session, now, self._reply_lease if claim_replies else None)
         except Exception as error:
+            if transaction_lost(error):
+                raise  # nothing to retry one by one in: the pass gives the MOs back
             log.warning("a batch of %d MOs failed (%s: %s); doing it again one MO at a time",
                         len(mos), type(error).__name__, error)
             with self._metrics_lock:
@@ -299,7 +307,9 @@ class Dispatcher(PollingService):
                     )
                 counts.handled += 1
                 return queued
-            except Exception:
+            except Exception as error:
+                if transaction_lost(error):
+                    raise
                 counts.errors += 1
                 log.exception("command for MO %s from %s failed; answering 'busy'",
                               mo.id, mo.sender)
@@ -311,7 +321,9 @@ class Dispatcher(PollingService):
             with session.begin_nested():
                 return self._finish(session, writes, mo, now, ERROR_REPLY, ERROR_COMMAND, False,
                                     kept_text=busy_kept_text(mo.text))
-        except Exception:
+        except Exception as error:
+            if transaction_lost(error):
+                raise
             # Typically: another process already logged it (unique command_log.inbox_id).
             log.exception("could not answer MO %s; it is retried after its lease", mo.id)
             return 0
@@ -391,3 +403,16 @@ class _Writes:
             inbox.mark_done(session, self.done, now)
         mo_texts.replace_texts(session, self.kept)
         return queued, claimed
+
+
+def _lock_order(mo: inbox.StoredMo) -> tuple:
+    return (mo.recipient or "", mo.id)
+
+
+def transaction_lost(error: BaseException) -> bool:
+    """Whether the database gave up the whole transaction (a deadlock victim, a lock
+    wait timeout, a lost connection: MySQL/MariaDB roll back, and the savepoints go with
+    it), so that nothing more can run in it: the pass then gives its MOs back at once to
+    be run again, rather than answering them "busy" one by one in a dead transaction."""
+    return isinstance(error, OperationalError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated)

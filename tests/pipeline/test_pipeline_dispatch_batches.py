@@ -183,6 +183,50 @@ def test_a_batch_whose_transaction_fails_gives_its_mos_back_at_once(sessionmaker
     assert [r["text"] for r in rows(Outbox)] == ["ok HELP"]
 
 
+def test_a_deadlock_inside_the_batch_gives_its_mos_back_instead_of_answering_busy(sessionmaker, clock,
+                                                                                 rows, now):
+    """MySQL/MariaDB roll the whole transaction back for a deadlock victim, savepoints and
+    all: running the MOs again one by one in it cannot work, so the pass gives them back."""
+    calls = []
+
+    def deadlocked_once(session, sms, code):
+        calls.append(sms.text)
+        business_change(session, f"{sms.text}-{len(calls)}")
+        if sms.text == "two" and calls.count("two") == 1:
+            raise OperationalError("UPDATE stock_levels", {}, Exception("(1213, 'Deadlock found')"))
+        return Outcome(reply=f"ok {sms.text}")
+
+    store(sessionmaker, now, [("13800000001", t) for t in ("one", "two", "three")])
+    dispatcher = make_dispatcher(sessionmaker, clock, handle=deadlocked_once)
+    dispatcher.wake()
+    assert calls == ["one", "two"]  # not again one at a time
+    assert rows(Outbox) == [] and rows(InboxSeenPart) == [] and rows(CommandLog) == []
+    assert [(mo["state"], mo["attempts"], mo["lease_until"]) for mo in rows(Inbox)] == [("new", 1, None)] * 3
+    assert (dispatcher.failed_batches, dispatcher.retried_batches, dispatcher.command_errors) == (1, 0, 0)
+    dispatcher.wake()  # taken again at once and answered, nobody told "busy"
+    assert sorted(r["text"] for r in rows(Outbox)) == ["ok one", "ok three", "ok two"]
+    assert [(mo["state"], mo["attempts"]) for mo in rows(Inbox)] == [("done", 2)] * 3
+
+
+def test_a_batch_runs_in_the_order_of_the_enterprises_numbers_each_senders_mos_in_order(
+        sessionmaker, clock, now):
+    seen = []
+
+    def record(session, sms, code):
+        seen.append((sms.recipient, sms.sender, sms.text))
+        return Outcome(reply="ok")
+
+    with sessionmaker.begin() as session:
+        inbox.store(session, [
+            InboundSms(link="smsc1", sender=sender, recipient=SERVICE_CODE + ext, text=text, smsc_id=f"id{i}")
+            for i, (ext, sender, text) in enumerate([
+                ("02", "13800000009", "b1"), ("01", "13800000001", "a1"), ("02", "13800000008", "c1"),
+                ("01", "13800000002", "d1"), ("02", "13800000009", "b2"), ("01", "13800000001", "a2"),
+            ])], now)
+    make_dispatcher(sessionmaker, clock, handle=record).wake()
+    assert [text for _recipient, _sender, text in seen] == ["a1", "d1", "a2", "b1", "c1", "b2"]
+
+
 def test_a_pass_claims_and_runs_its_batch_in_one_db_thread_unit(sessionmaker, clock, rows, now):
     store(sessionmaker, now, [("13800000001", "HELP"), ("13800000002", "HELP 2")])
     pool = ManualPool()

@@ -2,12 +2,7 @@
 from __future__ import annotations
 
 import pytest
-import pytest_twisted
 from twisted.internet import reactor
-from twisted.internet.endpoints import serverFromString
-from twisted.python.threadpool import ThreadPool
-from twisted.web.resource import Resource
-from twisted.web.server import Site
 
 from erpcore.db import session_scope
 from gateway.web.console import OperatorConsole
@@ -15,6 +10,7 @@ from gateway.web.operator_api import OperatorApi
 from gateway.web.wap.resource import WapPages
 from tests.web.client import Client
 from tests.web.console_client import ConsoleClient
+from tests.web.loopback import on_loopback
 from tests.web.world import build
 
 SECRET = b"test-link-secret"
@@ -38,16 +34,10 @@ def world(sessionmaker):
 @pytest.fixture
 def server(sessionmaker, world):
     """(base URL, WapPages, clock) with the pages under /wap on an ephemeral port."""
-    pool = ThreadPool(minthreads=1, maxthreads=4, name="wap-test")
-    pool.start()
-    clock = FakeClock()
-    pages = WapPages(sessionmaker, reactor, pool, secret=SECRET, idle_seconds=600, clock=clock)
-    root = Resource()
-    root.putChild(b"wap", pages)
-    port = pytest_twisted.blockon(serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(Site(root)))
-    yield f"http://127.0.0.1:{port.getHost().port}", pages, clock
-    pytest_twisted.blockon(port.stopListening())
-    pool.stop()
+    with on_loopback("wap-test") as (pool, mount):
+        clock = FakeClock()
+        pages = WapPages(sessionmaker, reactor, pool, secret=SECRET, idle_seconds=600, clock=clock)
+        yield mount({b"wap": pages}), pages, clock
 
 
 @pytest.fixture
@@ -59,18 +49,12 @@ def client(server):
 def operator_site(sessionmaker, world):
     """(base URL, OperatorConsole, clock): the console under /console and the JSON API
     under /api, both behind OPERATOR_TOKEN, on an ephemeral loopback port."""
-    pool = ThreadPool(minthreads=1, maxthreads=4, name="console-test")
-    pool.start()
-    clock = FakeClock()
-    console = OperatorConsole(sessionmaker, OPERATOR_TOKEN, reactor, pool, clock=clock,
-                              idle_seconds=1800, max_seconds=8 * 3600)
-    root = Resource()
-    root.putChild(b"console", console)
-    root.putChild(b"api", OperatorApi(sessionmaker, OPERATOR_TOKEN, reactor, pool))
-    port = pytest_twisted.blockon(serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(Site(root)))
-    yield f"http://127.0.0.1:{port.getHost().port}", console, clock
-    pytest_twisted.blockon(port.stopListening())
-    pool.stop()
+    with on_loopback("console-test") as (pool, mount):
+        clock = FakeClock()
+        console = OperatorConsole(sessionmaker, OPERATOR_TOKEN, reactor, pool, clock=clock,
+                                  idle_seconds=1800, max_seconds=8 * 3600)
+        api = OperatorApi(sessionmaker, OPERATOR_TOKEN, reactor, pool)
+        yield mount({b"console": console, b"api": api}), console, clock
 
 
 @pytest.fixture

@@ -8,10 +8,6 @@ import pytest
 import pytest_twisted
 from sqlalchemy import select
 from twisted.internet import reactor
-from twisted.internet.endpoints import serverFromString
-from twisted.python.threadpool import ThreadPool
-from twisted.web.resource import Resource
-from twisted.web.server import Site
 
 from erpcore.db import session_scope
 from erpcore.demo import seed_demo
@@ -21,6 +17,7 @@ from gateway.web.operator_api import OperatorApi
 from gateway.web.sign_in_throttle import LOCKOUT_SECONDS, MAX_FAILURES, SignInThrottle
 from tests.gateway.test_web_operator_api import NEW, TOKEN, call
 from tests.web.console_client import ConsoleClient
+from tests.web.loopback import on_loopback
 from tests.web.test_sign_in_throttle import failing_clock
 
 
@@ -32,16 +29,13 @@ def faces(sessionmaker):
         seed_demo(session)
     clock = failing_clock()
     throttle = SignInThrottle(clock.seconds)
-    pool = ThreadPool(minthreads=1, maxthreads=2, name="api-throttle-test")
-    pool.start()
-    root = Resource()
-    root.putChild(b"api", OperatorApi(sessionmaker, TOKEN, reactor, pool, throttle))
-    root.putChild(b"console", OperatorConsole(sessionmaker, TOKEN, reactor, pool, clock=clock.seconds,
-                                              throttle=throttle))
-    port = pytest_twisted.blockon(serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(Site(root)))
-    yield f"http://127.0.0.1:{port.getHost().port}", clock, sessionmaker
-    pytest_twisted.blockon(port.stopListening())
-    pool.stop()
+    with on_loopback("api-throttle-test", threads=2) as (pool, mount):
+        base = mount({
+            b"api": OperatorApi(sessionmaker, TOKEN, reactor, pool, throttle),
+            b"console": OperatorConsole(sessionmaker, TOKEN, reactor, pool, clock=clock.seconds,
+                                        throttle=throttle),
+        })
+        yield base, clock, sessionmaker
 
 
 def enterprise_codes(sessionmaker) -> set[str]:

@@ -18,6 +18,7 @@ from gateway.web.console import OperatorConsole
 from gateway.web.sign_in_throttle import LOCKOUT_SECONDS, MAX_FAILURES, SignInThrottle, client_key
 from tests.web.conftest import OPERATOR_TOKEN
 from tests.web.console_client import ConsoleClient, csrf_of
+from tests.web.loopback import on_loopback
 
 NOTE = "Too many failed sign-ins from your address; try again later."
 
@@ -100,15 +101,9 @@ def test_an_address_is_counted_by_ipv4_address_or_ipv6_64(host, key):
 def throttled(sessionmaker):
     """(base URL, console, task.Clock): the console alone, its clock a task.Clock."""
     clock = failing_clock()
-    pool = ThreadPool(minthreads=1, maxthreads=2, name="console-throttle-test")
-    pool.start()
-    console = OperatorConsole(sessionmaker, OPERATOR_TOKEN, reactor, pool, clock=clock.seconds)
-    root = Resource()
-    root.putChild(b"console", console)
-    port = pytest_twisted.blockon(serverFromString(reactor, "tcp:0:interface=127.0.0.1").listen(Site(root)))
-    yield f"http://127.0.0.1:{port.getHost().port}", console, clock
-    pytest_twisted.blockon(port.stopListening())
-    pool.stop()
+    with on_loopback("console-throttle-test", threads=2) as (pool, mount):
+        console = OperatorConsole(sessionmaker, OPERATOR_TOKEN, reactor, pool, clock=clock.seconds)
+        yield mount({b"console": console}), console, clock
 
 
 def without_csrf(answer) -> bytes:

@@ -69,10 +69,12 @@ class Spine:
         self.gateway = None
 
     @defer.inlineCallbacks
-    def start(self):
+    def start(self, **config_changes):
+        """Start the simulator, then the gateway bound to it; ``config_changes`` replace
+        sections of the gateway's config (``notify=NotifySection(...)``)."""
         self.simulator.startService()
         yield self.simulator.when_listening()
-        config = gateway_config(self.url, self.simulator, self.protocol)
+        config = dataclasses.replace(gateway_config(self.url, self.simulator, self.protocol), **config_changes)
         self.gateway = build_gateway(config, reactor)
         self.gateway.startService()
         yield within(self.bound(), 10, "the gateway to bind")

@@ -4,11 +4,9 @@ the stock moved; one low-stock alert per crossing; the same MO twice acts once; 
 service refuses. Quiet hours are switched off so the result does not depend on the hour."""
 from __future__ import annotations
 
-import dataclasses
 
 import pytest_twisted
 from sqlalchemy import func, select
-from twisted.internet import defer, reactor
 
 from erpcore import db, movements, services
 from erpcore.items import find_item
@@ -20,9 +18,8 @@ from erpcore.tenants import Enterprise
 from erpcore.users import User
 from gateway.config import NotifySection
 from gateway.messages import InboundSms
-from gateway.service import build_gateway
 from tests.commands.conftest import demo_rules
-from tests.e2e.harness import SERVICE_NUMBER, Spine, gateway_config, seed, within
+from tests.e2e.harness import SERVICE_NUMBER, Spine, seed
 
 CLERK, MANAGER, KEEPER = "13800000001", "13800000002", "13800000003"
 
@@ -30,15 +27,11 @@ CLERK, MANAGER, KEEPER = "13800000001", "13800000002", "13800000003"
 class FlowSpine(Spine):
     """The spine with quiet hours off and a fast notifier timer."""
 
-    @defer.inlineCallbacks
-    def start(self):
-        self.simulator.startService()
-        yield self.simulator.when_listening()
-        config = gateway_config(self.url, self.simulator, self.protocol)
-        config = dataclasses.replace(config, notify=NotifySection(quiet_start="00:00", quiet_end="00:00", interval=0.2))
-        self.gateway = build_gateway(config, reactor)
-        self.gateway.startService()
-        yield within(self.bound(), 10, "the gateway to bind")
+    #: What every flow test changes in the gateway's config.
+    QUICK_NOTIFIER = NotifySection(quiet_start="00:00", quiet_end="00:00", interval=0.2)
+
+    def start(self, **config_changes):
+        return super().start(**{"notify": self.QUICK_NOTIFIER, **config_changes})
 
 
 def in_db(url, fn):

@@ -3,18 +3,15 @@ push-capable manager as the approval SMS and as a WAP Push SI carrying the same 
 document link; the simulated handset shows the SI as "[WAP Push] <text> <url>"."""
 from __future__ import annotations
 
-import dataclasses
 
 import pytest
 import pytest_twisted
 from sqlalchemy import update
-from twisted.internet import defer, reactor
 
 from erpcore.users import User
-from gateway.config import NotifySection, WebSection
-from gateway.service import build_gateway
+from gateway.config import WebSection
 from tests.commands.conftest import demo_rules
-from tests.e2e.harness import gateway_config, seed, within
+from tests.e2e.harness import seed
 from tests.e2e.test_e2e_flows import CLERK, MANAGER, FlowSpine
 
 PUBLIC_URL = "http://gw.example:8080"
@@ -23,17 +20,9 @@ PUBLIC_URL = "http://gw.example:8080"
 class PushSpine(FlowSpine):
     """The flow spine with the WAP pages on (a loopback web server) so links are made."""
 
-    @defer.inlineCallbacks
-    def start(self):
-        self.simulator.startService()
-        yield self.simulator.when_listening()
-        config = gateway_config(self.url, self.simulator, self.protocol)
-        config = dataclasses.replace(
-            config, notify=NotifySection(quiet_start="00:00", quiet_end="00:00", interval=0.2),
-            web=WebSection(listen="tcp:0:interface=127.0.0.1", public_url=PUBLIC_URL))
-        self.gateway = build_gateway(config, reactor)
-        self.gateway.startService()
-        yield within(self.bound(), 10, "the gateway to bind")
+    def start(self, **config_changes):
+        web = WebSection(listen="tcp:0:interface=127.0.0.1", public_url=PUBLIC_URL)
+        return super().start(**{"web": web, **config_changes})
 
 
 def rules_and_push_capable_manager(session, enterprise):

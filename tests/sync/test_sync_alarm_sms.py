@@ -4,7 +4,6 @@ the agent, and when the agent cannot reach the gateway (its requests stop arrivi
 followed by an all-clear when it recovers."""
 from __future__ import annotations
 
-import dataclasses
 
 import pytest_twisted
 from sqlalchemy import select
@@ -13,12 +12,11 @@ from twisted.internet import defer, reactor, task
 from erpcore import rbac
 from erpcore.users import User
 from gateway.config import NotifySection, SyncSection, WebSection
-from gateway.service import build_gateway
 from sync import example
 from sync.agent import AgentService
 from sync.alarms import PEER_DOWN, PEER_SILENT
 from sync.settings import parse_agent
-from tests.e2e.harness import Spine, gateway_config, seed, within
+from tests.e2e.harness import Spine, seed
 from tests.sync.harness import make_enterprise_db
 
 ADMIN = "13800000009"      # an administrator by primary role (Chinese)
@@ -39,31 +37,11 @@ class SyncSpine(Spine):
 
     @defer.inlineCallbacks
     def start_with_sync(self, peers_path: str):
-        self.simulator.startService()
-        yield self.simulator.when_listening()
-        config = dataclasses.replace(
-            gateway_config(self.url, self.simulator, self.protocol),
-            web=WebSection(listen="tcp:0:interface=127.0.0.1"),
-            sync=SyncSection(peers=peers_path),
+        yield self.start(
+            web=WebSection(listen="tcp:0:interface=127.0.0.1"), sync=SyncSection(peers=peers_path),
             notify=NotifySection(quiet_start="00:00", quiet_end="00:00", interval=0.2))
-        self.gateway = build_gateway(config, reactor)
-        self.gateway.startService()
-        yield within(self.bound(), 10, "the gateway to bind")
         port = yield self.gateway.when_web_listening()
         self.web_base = f"http://127.0.0.1:{port.getHost().port}"
-
-    def expect(self, msisdn: str, count: int = 1, seconds: float = 10) -> defer.Deferred:
-        handset = self.smsc.phonebook.get(msisdn)
-        got: list[str] = []
-        d = defer.Deferred()
-
-        def listener(_handset, message):
-            got.append(message.text)
-            if len(got) == count and not d.called:
-                handset.remove_listener(listener)
-                d.callback(got)
-        handset.add_listener(listener)
-        return within(d, seconds, f"{count} message(s) to {msisdn}")
 
     def received(self, msisdn: str) -> list[str]:
         return [m.text for m in self.smsc.phonebook.get(msisdn).inbox]

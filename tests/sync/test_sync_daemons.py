@@ -15,8 +15,10 @@ from sync.settings import SettingsError, parse_agent, parse_peers
 from tests.sync.harness import make_enterprise_db
 
 
-@pytest_twisted.inlineCallbacks
-def test_gateway_and_agent_services_sync_over_their_endpoints(tmp_path):
+def two_sides(tmp_path):
+    """(gateway config, agent.ini text, cluster URL, enterprise URL): the demo cluster and
+    an enterprise database on SQLite files of their own, sharing the secret "k", the
+    agent listening on an ephemeral port."""
     cluster_url = f"sqlite:///{tmp_path / 'cluster.db'}"
     enterprise_url = f"sqlite:///{tmp_path / 'enterprise.db'}"
     db.upgrade(cluster_url)
@@ -30,9 +32,15 @@ def test_gateway_and_agent_services_sync_over_their_endpoints(tmp_path):
     cfg = gateway_config.parse(
         f"[gateway]\ndatabase = {cluster_url}\n[web]\nlisten = tcp:0:interface=127.0.0.1\n"
         f"[sync]\npeers = {peers}\n")
-    gateway = build_gateway(cfg, reactor)
     agent_ini = example.EXAMPLE_INI.replace("sqlite:///enterprise.db", enterprise_url).replace(
         "change-me", "k").replace("tcp:8090", "tcp:0")
+    return cfg, agent_ini, cluster_url, enterprise_url
+
+
+@pytest_twisted.inlineCallbacks
+def test_gateway_and_agent_services_sync_over_their_endpoints(tmp_path):
+    cfg, agent_ini, cluster_url, enterprise_url = two_sides(tmp_path)
+    gateway = build_gateway(cfg, reactor)
     agent = AgentService(parse_agent(agent_ini), reactor)
     gateway.startService()
     agent.startService()
@@ -108,21 +116,8 @@ def test_replays_are_refused_across_a_restart_of_either_daemon(tmp_path):
     from sync.signing import sign
     from tests.sync.test_sync_signing import _raw_post
 
-    cluster_url = f"sqlite:///{tmp_path / 'cluster.db'}"
-    enterprise_url = f"sqlite:///{tmp_path / 'enterprise.db'}"
-    db.upgrade(cluster_url)
-    engine = db.make_engine(cluster_url)
-    with db.session_scope(db.make_sessionmaker(engine)) as session:
-        demo.seed_demo(session)
-    engine.dispose()
-    make_enterprise_db(enterprise_url).dispose()
-    peers = tmp_path / "peers.ini"
-    peers.write_text("[enterprise:DEMO]\nsecret = k\nagent_url = http://127.0.0.1:1/sync\n")
-    cfg = gateway_config.parse(
-        f"[gateway]\ndatabase = {cluster_url}\n[web]\nlisten = tcp:0:interface=127.0.0.1\n"
-        f"[sync]\npeers = {peers}\n")
-    agent_ini = parse_agent(example.EXAMPLE_INI.replace("sqlite:///enterprise.db", enterprise_url)
-                            .replace("change-me", "k").replace("tcp:8090", "tcp:0"))
+    cfg, agent_text, cluster_url, enterprise_url = two_sides(tmp_path)
+    agent_ini = parse_agent(agent_text)
     body = wire.encode({"op": "heartbeat"})
     captured = {"/sync/DEMO/command": sign(b"k", b"/sync/DEMO/command", body),
                 "/sync/command": sign(b"k", b"/sync/command", body)}

@@ -16,7 +16,7 @@ from tests.sync.harness import make_enterprise_db
 
 
 def two_sides(tmp_path):
-    """(gateway config, agent.ini text, cluster URL, enterprise URL): the demo cluster and
+    """(gateway config, agent.ini text): the demo cluster and
     an enterprise database on SQLite files of their own, sharing the secret "k", the
     agent listening on an ephemeral port."""
     cluster_url = f"sqlite:///{tmp_path / 'cluster.db'}"
@@ -34,12 +34,12 @@ def two_sides(tmp_path):
         f"[sync]\npeers = {peers}\n")
     agent_ini = example.EXAMPLE_INI.replace("sqlite:///enterprise.db", enterprise_url).replace(
         "change-me", "k").replace("tcp:8090", "tcp:0")
-    return cfg, agent_ini, cluster_url, enterprise_url
+    return cfg, agent_ini
 
 
 @pytest_twisted.inlineCallbacks
 def test_gateway_and_agent_services_sync_over_their_endpoints(tmp_path):
-    cfg, agent_ini, cluster_url, enterprise_url = two_sides(tmp_path)
+    cfg, agent_ini = two_sides(tmp_path)
     gateway = build_gateway(cfg, reactor)
     agent = AgentService(parse_agent(agent_ini), reactor)
     gateway.startService()
@@ -116,7 +116,7 @@ def test_replays_are_refused_across_a_restart_of_either_daemon(tmp_path):
     from sync.signing import sign
     from tests.sync.test_sync_signing import _raw_post
 
-    cfg, agent_text, cluster_url, enterprise_url = two_sides(tmp_path)
+    cfg, agent_text = two_sides(tmp_path)
     agent_ini = parse_agent(agent_text)
     body = wire.encode({"op": "heartbeat"})
     captured = {"/sync/DEMO/command": sign(b"k", b"/sync/DEMO/command", body),

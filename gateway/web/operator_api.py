@@ -41,6 +41,7 @@ from twisted.web.server import NOT_DONE_YET
 from erpcore.errors import ErpError, InvalidInput
 from gateway.web import operator_actions as actions
 from gateway.web.operator_actions import in_unit_of_work
+from gateway.web.paths import route_path
 from gateway.web.sign_in_throttle import SignInThrottle, client_key
 
 log = logging.getLogger(__name__)
@@ -159,12 +160,7 @@ class OperatorApi(Resource):
 
     def _route(self, request) -> tuple[Callable[[], object], int]:
         """The blocking work for this request (run on the pool) and its success status."""
-        try:
-            path = [segment.decode("utf-8") for segment in request.postpath]
-        except UnicodeDecodeError:
-            raise ApiError(404, "http.not_found", "no such resource") from None
-        if path and path[-1] == "":
-            path = path[:-1]
+        path = route_path(request)  # not UTF-8: no route matches, 404 below
         method = request.method.decode("ascii", "replace")
         match path:
             case ["enterprises"]:

@@ -28,6 +28,7 @@ from gateway.web.console.pages import Form, FormError, Page, Redirect
 from gateway.web.console.sessions import OperatorSession, OperatorSessions
 from gateway.web.sign_in_throttle import LOCKOUT_SECONDS, MAX_FAILURES, SignInThrottle, client_key
 from gateway.web.operator_actions import http_status, in_unit_of_work
+from gateway.web.paths import route_path
 from gateway.web.wap.sessions import LoginTokens, csrf_ok
 
 log = logging.getLogger(__name__)
@@ -138,12 +139,7 @@ class OperatorConsole(Resource):
     def render(self, request):
         method = request.method.decode("ascii", "replace")
         method = "GET" if method == "HEAD" else method
-        try:
-            path = [p.decode("utf-8") for p in request.postpath]
-        except UnicodeDecodeError:
-            path = ["?"]
-        while path and path[-1] == "":
-            path.pop()
+        path = route_path(request)
         form = Form(request.args)
         session = self.sessions.get((request.getCookie(COOKIE) or b"").decode("ascii", "replace"))
         if method not in ("GET", "POST"):

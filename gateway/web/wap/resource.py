@@ -20,6 +20,7 @@ from erpcore.db import session_scope
 from erpcore.errors import ErpError
 from erpcore.items import ItemError
 from erpcore.sites import SiteError
+from gateway.web.paths import route_path
 from gateway.web.wap import views
 from gateway.web.wap.markup import PAGE_SIZE, WML, Rendered, Renderer, choose_family
 from gateway.web.wap.pending_cache import PendingCache
@@ -89,12 +90,7 @@ class WapPages(Resource):
         token = params.get("s") or (request.getCookie(COOKIE) or b"").decode("ascii", "replace")
         wap = self.sessions.get(token)
         method = request.method.decode("ascii", "replace")
-        try:
-            path = [p.decode("utf-8") for p in request.postpath]
-        except UnicodeDecodeError:
-            path = ["?"]
-        while path and path[-1] == "":
-            path.pop()
+        path = route_path(request)
         call = views.Call(None, wap, params, PAGE_SIZE[family], self._clock(), self.secret)
         if wap is not None and path == ["pending"] and method in ("GET", "HEAD"):
             # WML links carry the session token, so a WML page is one session's own.

@@ -84,39 +84,39 @@ def test_a_spec_without_its_key_among_the_fields_is_refused():
         TableSpec("t", ("id",), ("name", "id"))
 
 
-def test_a_text_keyed_table_in_an_existing_schema_finds_the_same(tmp_path):
+@pytest.fixture
+def goods_table(tmp_path):
+    """A connection to the example enterprise's goods table (one text key), 250 rows, not
+    yet scanned."""
     engine = create_engine(f"sqlite:///{tmp_path / 'g.db'}")
     with engine.begin() as c:
         example.metadata.create_all(c)
         create_tables(c)
         c.execute(example.goods.insert(), [{"goods_code": f"G{i:04d}", "goods_name": f"n{i}"}
                                            for i in range(250)])
-        goods = TableSource(items_spec(), example.goods, example.GOODS_MAPPING)
-        first = scan(c, goods, "E1", FULL, chunk=100)
-        assert (first.inserts, first.chunks) == (250, 3)
-        c.execute(update(example.goods).where(example.goods.c.goods_code == "G0007")
-                  .values(maker="M"))
-        c.execute(delete(example.goods).where(example.goods.c.goods_code.in_(["G0001", "G0200"])))
-        c.execute(example.goods.insert().values(goods_code="H1", goods_name="h"))
-        report = scan(c, goods, "E1", FULL, chunk=100)
-        assert (report.inserts, report.updates, report.deletes) == (1, 1, 2)
-        c.execute(example.goods.insert().values(goods_code="G0001", goods_name="back"))
-        again = scan(c, goods, "E1", FULL, chunk=100)
-        assert (again.inserts, again.updates, again.deletes) == (1, 0, 0)
-        assert scan(c, goods, "E1", FAST, chunk=100).changes == 0
+        yield c
 
 
 @pytest.fixture
-def goods_conn(tmp_path):
-    """The example enterprise's goods table (one text key), 250 rows, already scanned."""
-    engine = create_engine(f"sqlite:///{tmp_path / 'g.db'}")
-    with engine.begin() as c:
-        example.metadata.create_all(c)
-        create_tables(c)
-        c.execute(example.goods.insert(), [{"goods_code": f"G{i:04d}", "goods_name": f"n{i}"}
-                                           for i in range(250)])
-        scan(c, goods_source(), "E1", FULL, chunk=100)
-        yield c
+def goods_conn(goods_table):
+    """The goods table of `goods_table`, already scanned."""
+    scan(goods_table, goods_source(), "E1", FULL, chunk=100)
+    return goods_table
+
+
+def test_a_text_keyed_table_in_an_existing_schema_finds_the_same(goods_table):
+    c, goods = goods_table, goods_source()
+    first = scan(c, goods, "E1", FULL, chunk=100)
+    assert (first.inserts, first.chunks) == (250, 3)
+    c.execute(update(example.goods).where(example.goods.c.goods_code == "G0007").values(maker="M"))
+    c.execute(delete(example.goods).where(example.goods.c.goods_code.in_(["G0001", "G0200"])))
+    c.execute(example.goods.insert().values(goods_code="H1", goods_name="h"))
+    report = scan(c, goods, "E1", FULL, chunk=100)
+    assert (report.inserts, report.updates, report.deletes) == (1, 1, 2)
+    c.execute(example.goods.insert().values(goods_code="G0001", goods_name="back"))
+    again = scan(c, goods, "E1", FULL, chunk=100)
+    assert (again.inserts, again.updates, again.deletes) == (1, 0, 0)
+    assert scan(c, goods, "E1", FAST, chunk=100).changes == 0
 
 
 def goods_source():

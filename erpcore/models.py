@@ -29,6 +29,7 @@ CORE_MODULES = (
     "erpcore.imei",
     # documents, alerts, tasks, sharing (issue 3, migration 0005_documents)
     "erpcore.partners",
+    "erpcore.sequences",
     "erpcore.orders",
     "erpcore.approvals",
     "erpcore.notifications",

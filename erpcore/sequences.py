@@ -1,0 +1,67 @@
+"""Document numbers: short and per enterprise (``1001``, ``1002`` ...), so that an
+approver can answer ``Y 1001`` by SMS. One row per enterprise and sequence name holds the
+next number; taking numbers locks it until the transaction ends."""
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, String, bindparam, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from erpcore.base import MYSQL_TABLE_OPTIONS, Base
+
+FIRST_NUMBER = 1001
+
+
+class DocumentSequence(Base):
+    """The next number to hand out, per enterprise and sequence name."""
+
+    __tablename__ = "document_sequences"
+    __table_args__ = (MYSQL_TABLE_OPTIONS,)
+
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(16), primary_key=True)
+    next_value: Mapped[int]
+
+
+def reserve_numbers(session: Session, enterprise_id: int, count: int = 1, name: str = "order") -> list[str]:
+    """Take the next ``count`` numbers of the enterprise's sequence. The UPDATE locks the
+    row until the transaction ends, so concurrent writers never share a number. The
+    UPDATE also hands back the new value where the database can (RETURNING on SQLite,
+    LAST_INSERT_ID(expr) on MySQL/MariaDB), saving the SELECT that reads it."""
+    params = {"sequence_enterprise": enterprise_id, "sequence_name": name, "count": count}
+    dialect = session.get_bind().dialect
+    end = None
+    if dialect.update_returning:
+        end = session.scalar(_BUMP_RETURNING, params)
+        bumped = end is not None
+    elif dialect.name in ("mysql", "mariadb"):
+        result = session.execute(_BUMP_LAST_INSERT_ID, params)
+        bumped = bool(result.rowcount)
+        end = result.lastrowid if bumped else None
+    else:
+        bumped = bool(session.execute(_BUMP, params).rowcount)
+    if not bumped:
+        try:
+            with session.begin_nested():
+                session.add(DocumentSequence(enterprise_id=enterprise_id, name=name, next_value=FIRST_NUMBER + count))
+            return [str(FIRST_NUMBER + i) for i in range(count)]
+        except IntegrityError:  # another transaction created it first: bump that one
+            return reserve_numbers(session, enterprise_id, count, name)
+    if not end:
+        end = session.scalar(_NEXT_VALUE, params)
+    return [str(value) for value in range(end - count, end)]
+
+
+# Built once (building and cache-keying a statement per call cost more than running it).
+_SEQUENCES = DocumentSequence.__table__
+_THIS_SEQUENCE = (_SEQUENCES.c.enterprise_id == bindparam("sequence_enterprise"),
+                  _SEQUENCES.c.name == bindparam("sequence_name"))
+_BUMP = update(_SEQUENCES).where(*_THIS_SEQUENCE).values(next_value=_SEQUENCES.c.next_value + bindparam("count"))
+_BUMP_RETURNING = _BUMP.returning(_SEQUENCES.c.next_value)
+_BUMP_LAST_INSERT_ID = update(_SEQUENCES).where(*_THIS_SEQUENCE).values(
+    next_value=func.last_insert_id(_SEQUENCES.c.next_value + bindparam("count")))
+_NEXT_VALUE = select(_SEQUENCES.c.next_value).where(*_THIS_SEQUENCE)
+
+
+def next_number(session: Session, enterprise_id: int, name: str = "order") -> str:
+    return reserve_numbers(session, enterprise_id, 1, name)[0]

@@ -1,108 +1,22 @@
 """CMPP 2.0 and 3.0 PDUs (China Mobile Peer to Peer) as frozen dataclasses, and their codec.
 
-Pure: bytes in, dataclasses out, and back.
-The two versions differ in field sizes (terminal ids 21 vs 32 octets, Status/Result 1 vs
-4 octets, terminal-type fields and LinkID in 3.0), so `encode` and `decode` take the
-version (the MD5 authenticators are in `gateway.cmpp.auth`). A field that cannot be read raises `PduError(result, command_id, sequence)`
-carrying the Result to answer with, so the caller can reply and carry on.
+Pure: bytes in, dataclasses out, and back. The two versions differ in field sizes
+(terminal ids 21 vs 32 octets, Status/Result 1 vs 4 octets, terminal-type fields and
+LinkID in 3.0), so `encode` and `decode` take the version. The numbers of the
+specification are in `gateway.cmpp.spec`, the fixed-width field reader and writer in
+`gateway.cmpp.fields`, the MD5 authenticators in `gateway.cmpp.auth`. A field that cannot
+be read raises `PduError(result, command_id, sequence)` carrying the Result to answer
+with, so the caller can reply and carry on.
 """
 from __future__ import annotations
 
-import enum
-import struct
 from dataclasses import dataclass, field
 
-HEADER = struct.Struct(">LLL")
-HEADER_LENGTH = 12
-MAX_SEQUENCE = 0xFFFFFFFF
-RESPONSE_BIT = 0x80000000
-MAX_DESTINATIONS = 100  # DestUsr_tl
-MAX_CONTENT = 140  # Msg_Length for Msg_Fmt other than 0
-MAX_ASCII_CONTENT = 160  # Msg_Length for Msg_Fmt 0: the text says "<160"; ISMGs take a full 160
-
-
-class Version(enum.IntEnum):
-    V20 = 0x20
-    V30 = 0x30
-
-
-class CommandId(enum.IntEnum):
-    CONNECT = 0x00000001
-    CONNECT_RESP = 0x80000001
-    TERMINATE = 0x00000002
-    TERMINATE_RESP = 0x80000002
-    SUBMIT = 0x00000004
-    SUBMIT_RESP = 0x80000004
-    DELIVER = 0x00000005
-    DELIVER_RESP = 0x80000005
-    QUERY = 0x00000006
-    QUERY_RESP = 0x80000006
-    CANCEL = 0x00000007
-    CANCEL_RESP = 0x80000007
-    ACTIVE_TEST = 0x00000008
-    ACTIVE_TEST_RESP = 0x80000008
-
-
-class ConnectStatus(enum.IntEnum):
-    OK = 0
-    BAD_STRUCTURE = 1
-    BAD_SOURCE_ADDR = 2
-    AUTH_FAILED = 3
-    VERSION_TOO_HIGH = 4
-    OTHER = 5
-
-
-class Result(enum.IntEnum):
-    """SUBMIT_RESP / DELIVER_RESP Result (9..13 are 3.0 additions)."""
-
-    OK = 0
-    BAD_STRUCTURE = 1
-    BAD_COMMAND = 2
-    DUPLICATE_SEQUENCE = 3
-    BAD_LENGTH = 4
-    BAD_FEE_CODE = 5
-    TOO_LONG = 6
-    BAD_SERVICE_ID = 7
-    FLOW_CONTROL = 8
-    NOT_SERVED = 9
-    BAD_SRC_ID = 10
-    BAD_MSG_SRC = 11
-    BAD_FEE_TERMINAL = 12
-    BAD_DEST_TERMINAL = 13
-
-
-class MsgFmt(enum.IntEnum):
-    ASCII = 0
-    WRITE_CARD = 3
-    BINARY = 4
-    UCS2 = 8
-    GBK = 15
-
-
-class PduError(Exception):
-    """A frame whose body cannot be read; `result` is what to answer it with."""
-
-    def __init__(self, result: int, command_id: int, sequence: int, message: str,
-                 msg_id: int = 0):
-        super().__init__(message)
-        self.result = result
-        self.command_id = command_id
-        self.sequence = sequence
-        self.msg_id = msg_id  # of a DELIVER/SUBMIT when readable, for the resp
-
-
-def terminal_id_size(version: int) -> int:
-    return 32 if version == Version.V30 else 21
-
-
-def result_size(version: int) -> int:
-    return 4 if version == Version.V30 else 1
-
-
-def report_size(version: int) -> int:
-    """The status report in a DELIVER's Msg_Content: 60 octets in 2.0, 71 in 3.0."""
-    return 8 + 7 + 10 + 10 + terminal_id_size(version) + 4
-
+from gateway.cmpp.fields import FieldReader, FieldWriter
+from gateway.cmpp.spec import (  # noqa: F401 - the codec's importers name them as pdu.*
+    HEADER, HEADER_LENGTH, MAX_ASCII_CONTENT, MAX_CONTENT, MAX_DESTINATIONS, MAX_SEQUENCE, RESPONSE_BIT,
+    CommandId, ConnectStatus, MsgFmt, PduError, Result, Version, report_size, result_size, terminal_id_size,
+)
 
 # --- bodies ------------------------------------------------------------------------------
 
@@ -238,61 +152,6 @@ class Pdu:
         return bool(self.command_id & RESPONSE_BIT)
 
 
-# --- field helpers -------------------------------------------------------------------------
-
-
-class _Writer:
-    def __init__(self, command_id: int):
-        self.command_id = command_id
-        self.parts: list[bytes] = []
-
-    def octets(self, value: str | bytes, size: int, name: str) -> None:
-        raw = value.encode("ascii") if isinstance(value, str) else value
-        if len(raw) > size:
-            raise ValueError(f"{name} longer than {size} octets: {value!r}")
-        self.parts.append(raw.ljust(size, b"\0"))
-
-    def uint(self, value: int, size: int, name: str) -> None:
-        if not 0 <= value < 1 << (8 * size):
-            raise ValueError(f"{name} out of range for {size} octets: {value}")
-        self.parts.append(value.to_bytes(size, "big"))
-
-    def raw(self, data: bytes) -> None:
-        self.parts.append(data)
-
-    def bytes(self) -> bytes:
-        return b"".join(self.parts)
-
-
-class _Reader:
-    def __init__(self, data: bytes, command_id: int, sequence: int):
-        self.data = data
-        self.pos = 0
-        self.command_id = command_id
-        self.sequence = sequence
-        self.msg_id = 0
-
-    def fail(self, message: str, result: int = Result.BAD_STRUCTURE) -> PduError:
-        return PduError(result, self.command_id, self.sequence, message, self.msg_id)
-
-    def take(self, size: int, name: str) -> bytes:
-        if self.pos + size > len(self.data):
-            raise self.fail(f"body ends inside {name}")
-        chunk = self.data[self.pos:self.pos + size]
-        self.pos += size
-        return chunk
-
-    def text(self, size: int, name: str) -> str:
-        return self.take(size, name).split(b"\0", 1)[0].decode("ascii", errors="replace")
-
-    def uint(self, size: int, name: str) -> int:
-        return int.from_bytes(self.take(size, name), "big")
-
-    def done(self) -> None:
-        if self.pos != len(self.data):
-            raise self.fail(f"{len(self.data) - self.pos} octets after the last field")
-
-
 def _content_limit(msg_fmt: int) -> int:
     return MAX_ASCII_CONTENT if msg_fmt == MsgFmt.ASCII else MAX_CONTENT
 
@@ -307,7 +166,7 @@ def encode(pdu: Pdu, version: int = Version.V30) -> bytes:
 
 
 def _encode_body(command_id: int, body, version: int) -> bytes:
-    w = _Writer(command_id)
+    w = FieldWriter(command_id)
     tid = terminal_id_size(version)
     rsize = result_size(version)
     v3 = version == Version.V30
@@ -353,7 +212,7 @@ def _encode_body(command_id: int, body, version: int) -> bytes:
     return w.bytes()
 
 
-def _encode_submit(w: _Writer, s: Submit, tid: int, v3: bool) -> None:
+def _encode_submit(w: FieldWriter, s: Submit, tid: int, v3: bool) -> None:
     if not 1 <= len(s.dest_terminal_ids) <= MAX_DESTINATIONS:
         raise ValueError(f"DestUsr_tl must be 1..{MAX_DESTINATIONS}")
     if len(s.msg_content) > _content_limit(s.msg_fmt):
@@ -388,7 +247,7 @@ def _encode_submit(w: _Writer, s: Submit, tid: int, v3: bool) -> None:
 
 
 def encode_report(report: StatusReport, version: int = Version.V30) -> bytes:
-    w = _Writer(CommandId.DELIVER)
+    w = FieldWriter(CommandId.DELIVER)
     w.uint(report.msg_id, 8, "Msg_Id")
     w.octets(report.stat, 7, "Stat")
     w.octets(report.submit_time, 10, "Submit_time")
@@ -398,7 +257,7 @@ def encode_report(report: StatusReport, version: int = Version.V30) -> bytes:
     return w.bytes()
 
 
-def _encode_deliver(w: _Writer, d: Deliver, version: int) -> None:
+def _encode_deliver(w: FieldWriter, d: Deliver, version: int) -> None:
     v3 = version == Version.V30
     content = d.msg_content
     registered = d.registered_delivery
@@ -436,13 +295,13 @@ def decode(frame: bytes, version: int = Version.V30) -> Pdu:
         raise PduError(Result.BAD_COMMAND, command_id, sequence,
                        f"unknown Command_Id 0x{command_id:08X}")
     cid = CommandId(command_id)
-    r = _Reader(frame[HEADER_LENGTH:], cid, sequence)
+    r = FieldReader(frame[HEADER_LENGTH:], cid, sequence)
     body = _decode_body(cid, r, version)
     r.done()
     return Pdu(cid, sequence, body)
 
 
-def _decode_body(cid: CommandId, r: _Reader, version: int):
+def _decode_body(cid: CommandId, r: FieldReader, version: int):
     tid = terminal_id_size(version)
     rsize = result_size(version)
     v3 = version == Version.V30
@@ -476,7 +335,7 @@ def _decode_body(cid: CommandId, r: _Reader, version: int):
     return CancelResp(r.uint(rsize, "Success_Id"))  # CANCEL_RESP, the last one left
 
 
-def _decode_submit(r: _Reader, tid: int, v3: bool) -> Submit:
+def _decode_submit(r: FieldReader, tid: int, v3: bool) -> Submit:
     msg_id = r.msg_id = r.uint(8, "Msg_Id")
     f: dict = {"msg_id": msg_id}
     f["pk_total"] = r.uint(1, "Pk_total")
@@ -510,7 +369,7 @@ def _decode_submit(r: _Reader, tid: int, v3: bool) -> Submit:
     return Submit(**f)
 
 
-def _content(r: _Reader, msg_fmt: int, registered: int = 0) -> bytes:
+def _content(r: FieldReader, msg_fmt: int, registered: int = 0) -> bytes:
     length = r.uint(1, "Msg_Length")
     if not registered and length > _content_limit(msg_fmt):
         raise r.fail(f"Msg_Length {length} above the limit", Result.TOO_LONG)
@@ -519,7 +378,7 @@ def _content(r: _Reader, msg_fmt: int, registered: int = 0) -> bytes:
 
 def decode_report(content: bytes, version: int = Version.V30) -> StatusReport:
     """The status report in a DELIVER's Msg_Content; PduError when it has the wrong size."""
-    r = _Reader(content, CommandId.DELIVER, 0)
+    r = FieldReader(content, CommandId.DELIVER, 0)
     if len(content) != report_size(version):
         raise r.fail(f"status report of {len(content)} octets, expected {report_size(version)}")
     return StatusReport(r.uint(8, "Msg_Id"), r.text(7, "Stat"), r.text(10, "Submit_time"),
@@ -527,7 +386,7 @@ def decode_report(content: bytes, version: int = Version.V30) -> StatusReport:
                         r.uint(4, "SMSC_sequence"))
 
 
-def _decode_deliver(r: _Reader, version: int) -> Deliver:
+def _decode_deliver(r: FieldReader, version: int) -> Deliver:
     v3 = version == Version.V30
     msg_id = r.msg_id = r.uint(8, "Msg_Id")
     dest_id = r.text(21, "Dest_Id")

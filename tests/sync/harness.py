@@ -37,6 +37,15 @@ def enterprise_sources(engine, rule=Rule.ENTERPRISE_WINS):
         }
 
 
+def make_cluster_db(url: str) -> None:
+    """The gateway's store at ``url``: migrated, with the demo enterprise seeded."""
+    db.upgrade(url)
+    engine = db.make_engine(url)
+    with db.session_scope(db.make_sessionmaker(engine)) as session:
+        demo.seed_demo(session)
+    engine.dispose()
+
+
 def make_enterprise_db(url: str, seed_demo_copy: bool = True):
     engine = db.make_engine(url)
     with engine.begin() as conn:

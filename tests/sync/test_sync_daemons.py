@@ -6,13 +6,12 @@ import pytest
 import pytest_twisted
 from twisted.internet import reactor
 
-from erpcore import db, demo
 from gateway import config as gateway_config
 from gateway.service import build_gateway
 from sync import example
 from sync.agent import AgentService
 from sync.settings import SettingsError, parse_agent, parse_peers
-from tests.sync.harness import make_enterprise_db
+from tests.sync.harness import make_cluster_db, make_enterprise_db
 
 
 def two_sides(tmp_path):
@@ -21,11 +20,7 @@ def two_sides(tmp_path):
     agent listening on an ephemeral port."""
     cluster_url = f"sqlite:///{tmp_path / 'cluster.db'}"
     enterprise_url = f"sqlite:///{tmp_path / 'enterprise.db'}"
-    db.upgrade(cluster_url)
-    engine = db.make_engine(cluster_url)
-    with db.session_scope(db.make_sessionmaker(engine)) as session:
-        demo.seed_demo(session)
-    engine.dispose()
+    make_cluster_db(cluster_url)
     make_enterprise_db(enterprise_url).dispose()
     peers = tmp_path / "peers.ini"
     peers.write_text("[enterprise:DEMO]\nsecret = k\nagent_url = http://127.0.0.1:1/sync\n")

@@ -20,6 +20,7 @@ from gateway.service import build_gateway
 from sync.agent import AgentService
 from sync.models import ConflictRecord
 from sync.settings import parse_agent
+from tests.sync.harness import make_cluster_db
 
 AGENT_INI = """\
 [agent]
@@ -74,11 +75,7 @@ def enterprise_mysql(empty_db_url):
 def test_an_agent_on_mariadb_with_its_own_column_names_syncs_both_ways(
         empty_db_url, enterprise_mysql, tmp_path):
     cluster_url = f"sqlite:///{tmp_path / 'cluster.db'}"
-    db.upgrade(cluster_url)
-    engine = db.make_engine(cluster_url)
-    with db.session_scope(db.make_sessionmaker(engine)) as session:
-        demo.seed_demo(session)
-    engine.dispose()
+    make_cluster_db(cluster_url)
     agent = AgentService(parse_agent(AGENT_INI.format(url=empty_db_url)), reactor)
     agent.startService()
     agent_port = yield agent.when_listening()

@@ -88,12 +88,7 @@ def test_a_spec_without_its_key_among_the_fields_is_refused():
 def goods_table(tmp_path):
     """A connection to the example enterprise's goods table (one text key), 250 rows, not
     yet scanned."""
-    engine = create_engine(f"sqlite:///{tmp_path / 'g.db'}")
-    with engine.begin() as c:
-        example.metadata.create_all(c)
-        create_tables(c)
-        c.execute(example.goods.insert(), [{"goods_code": f"G{i:04d}", "goods_name": f"n{i}"}
-                                           for i in range(250)])
+    with goods_db(tmp_path, 250).begin() as c:
         yield c
 
 
@@ -117,6 +112,18 @@ def test_a_text_keyed_table_in_an_existing_schema_finds_the_same(goods_table):
     again = scan(c, goods, "E1", FULL, chunk=100)
     assert (again.inserts, again.updates, again.deletes) == (1, 0, 0)
     assert scan(c, goods, "E1", FAST, chunk=100).changes == 0
+
+
+def goods_db(tmp_path, rows: int):
+    """An engine on a new SQLite file holding the example enterprise's goods table (one
+    text key) with ``rows`` rows, and the sync tables."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'g.db'}")
+    with engine.begin() as c:
+        example.metadata.create_all(c)
+        create_tables(c)
+        c.execute(example.goods.insert(), [{"goods_code": f"G{i:04d}", "goods_name": f"n{i}"}
+                                           for i in range(rows)])
+    return engine
 
 
 def goods_source():
@@ -219,12 +226,7 @@ def test_database_work_queued_during_a_scan_runs_between_its_chunks(tmp_path):
     from sync.spec import Role
     from sync.threads import runner
 
-    engine = create_engine(f"sqlite:///{tmp_path / 'g.db'}")
-    with engine.begin() as c:
-        example.metadata.create_all(c)
-        create_tables(c)
-        c.execute(example.goods.insert(), [{"goods_code": f"G{i:04d}", "goods_name": f"n{i}"}
-                                           for i in range(1000)])
+    engine = goods_db(tmp_path, 1000)
     side = Side(engine, Role.ENTERPRISE, "E1", {"items": goods_source()},
                 SideSettings(scan_chunk=100))
     run, pool = runner(reactor, 1, "test-sync-db")

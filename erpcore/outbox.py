@@ -82,7 +82,12 @@ _APPLY_FINAL = update(outbox_t).where(_c.id.in_(_IDS)).values(
 _APPLY_INTERIM = update(outbox_t).where(_c.id.in_(_IDS)).values(
     receipt_state=bindparam("b_rstate"), receipt_at=bindparam("b_at"),
 )
-_ANY_ORPHAN = select(orphan_t.c.id).limit(1)
+#: Orphans are few (receipts that overtook their submit record by a moment): a submit
+#: record reads them all, when there are at most ORPHAN_SCAN, and matches them here
+#: rather than asking for every spelling of every id it recorded.
+ORPHAN_SCAN = 200
+_FIRST_ORPHANS = (select(orphan_t.c.id, orphan_t.c.smsc_id, orphan_t.c.state, orphan_t.c.error)
+                  .order_by(orphan_t.c.id).limit(ORPHAN_SCAN + 1))
 _ORPHANS_BY_SMSC = (select(orphan_t.c.id, orphan_t.c.smsc_id, orphan_t.c.state, orphan_t.c.error)
                     .where(orphan_t.c.smsc_id.in_(_IDS)).order_by(orphan_t.c.id))
 _DELETE_ORPHANS = delete(orphan_t).where(orphan_t.c.id.in_(_IDS))
@@ -237,9 +242,12 @@ def mark_submitted(
             execute(session, *_submitted_case(chunk, now))
     else:
         execute(session, _SUBMITTED, [{"b_id": oid, "b_smsc": sid, "b_now": now} for oid, sid in pairs])
-    if execute(session, _ANY_ORPHAN).first() is None:
+    waiting = execute(session, _FIRST_ORPHANS).all()
+    if not waiting:
         return 0  # the usual case: no receipt overtook its submit record
-    return _match_orphans(session, by_smsc, now)
+    if len(waiting) > ORPHAN_SCAN:  # many: let the database pick ours by id
+        return _match_orphans(session, by_smsc, now)
+    return _match_orphans(session, by_smsc, now, waiting)
 
 
 #: Sizes of the one-statement submit record (padded up to one of them, so that a few
@@ -399,21 +407,31 @@ def record_receipts(session: Session, reports: Sequence[Receipt], now: datetime)
     return len(updates)
 
 
-def _match_orphans(session: Session, outbox_by_smsc: dict[str, int], now: datetime) -> int:
-    """Apply waiting orphan receipts to freshly submitted (smsc_id -> outbox id) rows."""
+def _match_orphans(session: Session, outbox_by_smsc: dict[str, int], now: datetime,
+                   waiting: list | None = None) -> int:
+    """Apply waiting orphan receipts to freshly submitted (smsc_id -> outbox id) rows.
+    ``waiting``: every orphan there is, already read (oldest first); None to look ours up
+    by id (every spelling of every submitted id: a long IN list)."""
+    if waiting is not None and all(o.smsc_id in outbox_by_smsc for o in waiting):
+        return _apply_orphans(session, outbox_by_smsc, now, waiting)
     owner: dict[str, int] = {}
     for smsc_id, oid in outbox_by_smsc.items():
         for form in receipt_id_forms(smsc_id):
             owner.setdefault(form, oid)
     owner.update(outbox_by_smsc)  # the exact spelling wins
-    return _apply_orphans(session, owner, now)
+    if waiting is not None:
+        waiting = [o for o in waiting if o.smsc_id in owner]
+    return _apply_orphans(session, owner, now, waiting)
 
 
-def _apply_orphans(session: Session, owner: dict[str, int], now: datetime) -> int:
-    """Apply the orphans whose id is a key of `owner` to the row it names; delete them."""
-    orphans = []
-    for chunk in chunks(sorted(owner)):
-        orphans.extend(execute(session, _ORPHANS_BY_SMSC, {"ids": list(chunk)}).all())
+def _apply_orphans(session: Session, owner: dict[str, int], now: datetime,
+                   orphans: list | None = None) -> int:
+    """Apply the orphans whose id is a key of `owner` to the row it names; delete them.
+    ``orphans``: those orphans, already read (else read here)."""
+    if orphans is None:
+        orphans = []
+        for chunk in chunks(sorted(owner)):
+            orphans.extend(execute(session, _ORPHANS_BY_SMSC, {"ids": list(chunk)}).all())
     if not orphans:
         return 0
     # Per row, a final receipt wins over interim ones; among equals the latest.

@@ -58,6 +58,11 @@ def parse_outcomes(text: str) -> dict[str, float]:
 
 def draw_outcome(rng: random.Random, outcomes: dict[str, float]) -> str:
     """One state drawn by weight; the same seed gives the same sequence."""
+    if len(outcomes) == 1:  # the usual setting: one receipt state, still one draw
+        ((state, weight),) = outcomes.items()
+        if 0 < weight < float("inf"):  # what choices() would take
+            rng.random()  # the draw choices() makes, so later draws stay the same
+            return state
     states = list(outcomes)
     return rng.choices(states, weights=[outcomes[s] for s in states])[0]
 

@@ -21,10 +21,12 @@ import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam, select
 from twisted.python.failure import Failure
 
 from commands.length import clip_keeping
 from erpcore import notifications, orders, outbox, tenants
+from erpcore.orders import Order
 from erpcore.notifications import StoredNotification
 from erpcore.quiet_hours import QuietHours
 from erpcore.tenants import Enterprise
@@ -55,6 +57,46 @@ def push_parts(user: User | None, row: StoredNotification, text: str, link: str 
         log.warning("notification %s: its link is too long for a WAP Push", row.id)
         return []
     return [outbox.OutboxPart(sender=sender, recipient=row.msisdn, text=payload.hex(), coding=BINARY)]
+
+
+#: Built once; each a batch's rows by id (expanding IN), chunked below.
+_ENTERPRISES = select(Enterprise).where(Enterprise.id.in_(bindparam("ids", expanding=True)))
+_USERS = select(User).where(User.id.in_(bindparam("ids", expanding=True)))
+_ORDERS = select(Order).where(Order.id.in_(bindparam("ids", expanding=True)))
+_CHUNK = 500
+
+
+def _by_id(session, statement, ids) -> dict:
+    """The rows with these ids, by id, in one query per _CHUNK ids."""
+    wanted = sorted(ids)
+    found = {}
+    for start in range(0, len(wanted), _CHUNK):
+        for row in session.scalars(statement, {"ids": wanted[start:start + _CHUNK]}):
+            found[row.id] = row
+    return found
+
+
+class Readers:
+    """What a batch of notifications needs to know about their readers, read for the whole
+    batch at once (the enterprise and the user were two SELECTs per notification): the
+    enterprises and users by id, and the orders approval requests link to, which stay in
+    the session's identity map (held here) so `orders.order_by_id` finds them there."""
+
+    def __init__(self, enterprises: dict, users: dict, orders: dict | None = None):
+        self.enterprises = enterprises
+        self.users = users
+        self.orders = orders or {}
+
+    @classmethod
+    def read(cls, session, rows: list[StoredNotification], with_orders: bool) -> "Readers":
+        orders = {}
+        if with_orders:
+            from commands.notices import parse_approval_key
+
+            keys = (parse_approval_key(row.key) for row in rows)
+            orders = _by_id(session, _ORDERS, {key[0] for key in keys if key is not None})
+        return cls(_by_id(session, _ENTERPRISES, {row.enterprise_id for row in rows}),
+                   _by_id(session, _USERS, {row.user_id for row in rows if row.user_id}), orders)
 
 
 class Notifier(PollingService):
@@ -111,9 +153,10 @@ class Notifier(PollingService):
         rows = notifications.pending(session, self._batch, held=held)
         if not rows:
             return 0
+        readers = Readers.read(session, rows, with_orders=self.approval_link is not None)
         parts: list[outbox.OutboxPart] = []
         for row in rows:
-            parts.extend(self.parts_for(session, row))
+            parts.extend(self.parts_for(session, row, readers))
         outbox.enqueue(session, parts, now)
         notifications.mark_queued(session, [row.id for row in rows])
         self.queued += len(rows)
@@ -129,9 +172,12 @@ class Notifier(PollingService):
             self._own = (now, own)
         return own
 
-    def parts_for(self, session, row: StoredNotification) -> list[outbox.OutboxPart]:
-        enterprise = session.get(Enterprise, row.enterprise_id)
-        user = session.get(User, row.user_id) if row.user_id else None
+    def parts_for(self, session, row: StoredNotification,
+                  readers: Readers | None = None) -> list[outbox.OutboxPart]:
+        if readers is None:  # one notification on its own
+            readers = Readers.read(session, [row], with_orders=self.approval_link is not None)
+        enterprise = readers.enterprises.get(row.enterprise_id)
+        user = readers.users.get(row.user_id) if row.user_id else None
         lang = effective_lang(user, enterprise)
         text = (row.text_en if lang == "en" else row.text_zh)[:MAX_TEXT]
         link = self._link(session, row)

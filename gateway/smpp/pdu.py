@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import enum
 import struct
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field
 
 HEADER = struct.Struct(">LLLL")
 HEADER_LENGTH = 16
@@ -141,6 +141,34 @@ class PduError(Exception):
         self.message = message
 
 
+_NO_DEFAULT = object()
+
+
+def _quick_init(cls):
+    """Give a frozen dataclass an __init__ with the same signature that fills the
+    instance's __dict__ directly: the generated one calls object.__setattr__ once per
+    field, which for Sm (18 fields) cost more than decoding its bytes. Instances are the
+    same (fields, equality, hash, repr, still frozen against assignment)."""
+    params, body, namespace = [], [], {"_NO_DEFAULT": _NO_DEFAULT}
+    for f in cls.__dataclass_fields__.values():
+        if f.default is not MISSING:
+            namespace[f"_d_{f.name}"] = f.default
+            params.append(f"{f.name}=_d_{f.name}")
+        elif f.default_factory is not MISSING:
+            namespace[f"_f_{f.name}"] = f.default_factory
+            params.append(f"{f.name}=_NO_DEFAULT")
+            body.append(f"    if {f.name} is _NO_DEFAULT: {f.name} = _f_{f.name}()")
+        else:
+            params.append(f.name)
+        body.append(f"    d[{f.name!r}] = {f.name}")
+    source = f"def __init__(self, {', '.join(params)}):\n    d = self.__dict__\n" + "\n".join(body)
+    exec(source, namespace)  # noqa: S102 -- as dataclasses itself builds __init__
+    namespace["__init__"].__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = namespace["__init__"]
+    return cls
+
+
+@_quick_init
 @dataclass(frozen=True)
 class Tlv:
     tag: int
@@ -164,6 +192,7 @@ class BindResp:
     tlvs: tuple[Tlv, ...] = ()
 
 
+@_quick_init
 @dataclass(frozen=True)
 class Sm:
     """The body of submit_sm and deliver_sm (they share the layout)."""
@@ -226,6 +255,7 @@ _BODY_TYPES: dict[int, type] = {
 }
 
 
+@_quick_init
 @dataclass(frozen=True)
 class Pdu:
     command_id: CommandId
@@ -317,6 +347,10 @@ def _encode_body(w: _Writer, body: Body) -> None:
     elif isinstance(body, SmResp):
         w.cstring("message_id", body.message_id, _MESSAGE_ID)
     elif isinstance(body, Sm):
+        fast = _encode_sm_fast(body)
+        if fast is not None:
+            w.parts.append(fast)
+            return
         if len(body.short_message) > MAX_SHORT_MESSAGE:
             raise w.fail(Status.ESME_RINVMSGLEN, "short_message longer than 254 octets")
         w.cstring("service_type", body.service_type, _SM_STRINGS["service_type"])
@@ -334,6 +368,37 @@ def _encode_body(w: _Writer, body: Body) -> None:
                  len(body.short_message))
         w.parts.append(body.short_message)
         w.tlvs(body.tlvs)
+
+
+def _encode_sm_fast(body: Sm) -> bytes | None:
+    """The bytes `_encode_body` writes for a valid Sm, in one expression; None when a
+    field is out of its limits, for the checked writer to raise the right error."""
+    try:
+        strings = [value.encode("latin-1") for value in (
+            body.service_type, body.source_addr, body.destination_addr,
+            body.schedule_delivery_time, body.validity_period)]
+        octets = bytes((body.source_addr_ton, body.source_addr_npi, body.dest_addr_ton,
+                        body.dest_addr_npi, body.esm_class, body.protocol_id,
+                        body.priority_flag, body.registered_delivery,
+                        body.replace_if_present_flag, body.data_coding,
+                        body.sm_default_msg_id))
+    except (UnicodeEncodeError, ValueError, TypeError):
+        return None
+    service_type, source, destination, schedule, validity = strings
+    short_message = body.short_message
+    if (len(service_type) > 5 or len(source) > 20 or len(destination) > 20
+            or len(schedule) > 16 or len(validity) > 16 or len(short_message) > MAX_SHORT_MESSAGE
+            or b"\0" in b"".join(strings)):
+        return None
+    tlvs = []
+    for item in body.tlvs:
+        if not 0 <= item.tag <= 0xFFFF or len(item.value) > 0xFFFF:
+            return None
+        tlvs.append(_TLV_HEADER.pack(item.tag, len(item.value)) + item.value)
+    return b"".join((
+        service_type, b"\0", octets[0:2], source, b"\0", octets[2:4], destination, b"\0",
+        octets[4:7], schedule, b"\0", validity, b"\0", octets[7:11],
+        bytes((len(short_message),)), short_message, *tlvs))
 
 
 def encode(pdu: Pdu) -> bytes:
@@ -430,7 +495,71 @@ def _decode_bind(r: _Reader) -> Bind:
     return Bind(system_id, password, system_type, version, ton, npi, address_range)
 
 
+def _decode_sm_fast(data: bytes) -> Sm | None:
+    """The common case of `_decode_sm` in one pass over local variables; None for a body
+    it does not take as it is (a bad or truncated field, an odd TLV), which the checked
+    path then reads to raise the right error. Same limits, same result."""
+    end_of_data = len(data)
+    find = data.find
+    end = find(b"\0", 0, 6)
+    if end < 0:
+        return None
+    service_type = data[:end].decode("latin-1")
+    pos = end + 3
+    end = find(b"\0", pos, pos + 21)
+    if end < 0 or pos > end_of_data:
+        return None
+    src_ton, src_npi = data[pos - 2], data[pos - 1]
+    source_addr = data[pos:end].decode("latin-1")
+    pos = end + 3
+    end = find(b"\0", pos, pos + 21)
+    if end < 0 or pos > end_of_data:
+        return None
+    dst_ton, dst_npi = data[pos - 2], data[pos - 1]
+    destination_addr = data[pos:end].decode("latin-1")
+    pos = end + 4
+    end = find(b"\0", pos, pos + 17)
+    if end < 0 or pos > end_of_data:
+        return None
+    esm_class, protocol_id, priority_flag = data[pos - 3], data[pos - 2], data[pos - 1]
+    schedule = data[pos:end].decode("latin-1")
+    pos = end + 1
+    end = find(b"\0", pos, pos + 17)
+    if end < 0:
+        return None
+    validity = data[pos:end].decode("latin-1")
+    pos = end + 6
+    if pos > end_of_data:
+        return None
+    registered, replace, coding, default_id, sm_length = data[pos - 5:pos]
+    if sm_length > MAX_SHORT_MESSAGE or pos + sm_length > end_of_data:
+        return None
+    short_message = data[pos:pos + sm_length]
+    pos += sm_length
+    tlvs = []
+    while pos < end_of_data:
+        if end_of_data - pos < 4:
+            return None
+        tag, length = _TLV_HEADER.unpack_from(data, pos)
+        pos += 4
+        expected = _TLV_LENGTHS.get(tag)
+        if pos + length > end_of_data or (expected is not None and length != expected):
+            return None
+        tlvs.append(Tlv(tag, data[pos:pos + length]))
+        pos += length
+    return Sm(service_type, src_ton, src_npi, source_addr, dst_ton, dst_npi,
+              destination_addr, esm_class, protocol_id, priority_flag, schedule, validity,
+              registered, replace, coding, default_id, short_message, tuple(tlvs))
+
+
+_TLV_HEADER = struct.Struct(">HH")
+
+
 def _decode_sm(r: _Reader) -> Sm:
+    if r.pos == 0:
+        sm = _decode_sm_fast(r.data)
+        if sm is not None:
+            return sm
     service_type = r.cstring("service_type", _SM_STRINGS["service_type"])
     src_ton, src_npi = r.octets("source_addr_ton/npi", 2)
     source_addr = r.cstring("source_addr", _SM_STRINGS["source_addr"])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 
 RECEIPT_TEXT_LENGTH = 20  # appendix B: the first 20 characters of the original message
 
@@ -21,11 +22,26 @@ _FIELDS = {
     "err": re.compile(r"(?:^|\s)err:\s*(\S*)", re.IGNORECASE),
 }
 
+#: The appendix B layout exactly as SMS centres (and the simulator) write it, fields in
+#: _FIELDS' order. Each value is a run of non-blanks up to one blank, so it is what each
+#: field's own search finds; one anchored match instead of seven scans of the text (the
+#: searches cost ~50 us a receipt, one per command). Anything else takes the searches.
+_CANONICAL = re.compile(
+    r"id:(\S+) sub:(\S+) dlvrd:(\S+) submit date:(\S+) done date:(\S+) stat:(\S+) err:(\S+) text:",
+    re.IGNORECASE,
+)
+
 
 def _count(value: int | str) -> str:
+    if value.__class__ is int and 0 <= value < len(_COUNTS):
+        return _COUNTS[value]
     return f"{value:03d}" if isinstance(value, int) else str(value)
 
 
+_COUNTS = tuple(f"{n:03d}" for n in range(10))
+
+
+@lru_cache(maxsize=64)  # receipts sent within a minute share their dates
 def _date(value: datetime) -> str:
     return value.strftime("%y%m%d%H%M")
 
@@ -48,6 +64,7 @@ def format_receipt(
     )
 
 
+@lru_cache(maxsize=256)  # a centre's receipts share their minutes; datetimes are immutable
 def _parse_date(value: str | None) -> datetime | None:
     """YYMMDDhhmm, or YYMMDDhhmmss as some centres send; None when absent or invalid.
 
@@ -74,16 +91,22 @@ def parse_receipt(text: str | bytes) -> dict | None:
         text = bytes(text).decode("latin-1")
     if not isinstance(text, str):
         return None
-    label = _TEXT_LABEL.search(text)
-    head = text[: label.start()] if label else text
-    values = {}
-    for key, pattern in _FIELDS.items():
-        match = pattern.search(head)
-        values[key] = match.group(1) if match else None
+    canonical = _CANONICAL.match(text)
+    if canonical is not None:  # the appendix B layout: every field found in one match
+        values = dict(zip(_FIELDS, canonical.groups()))
+        label_end = canonical.end()
+    else:
+        label = _TEXT_LABEL.search(text)
+        label_end = label.end() if label else None
+        head = text[: label.start()] if label else text
+        values = {}
+        for key, pattern in _FIELDS.items():
+            match = pattern.search(head)
+            values[key] = match.group(1) if match else None
     if not values["id"] or not values["stat"]:
         return None
     values["stat"] = values["stat"].upper()
     values["submit_date"] = _parse_date(values["submit_date"])
     values["done_date"] = _parse_date(values["done_date"])
-    values["text"] = text[label.end() :].strip() if label else None
+    values["text"] = text[label_end:].strip() if label_end is not None else None
     return values

@@ -94,11 +94,16 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=2, help="ORDER, APPROVE, STOCK rounds per clerk")
     parser.add_argument("--database", default="merp_bench_dispatch")
     parser.add_argument("--profile", metavar="FILE", help="cProfile stats of the measured part to FILE")
+    parser.add_argument("--driver", choices=("pymysql", "mysqldb"), default="pymysql",
+                        help="MariaDB driver: PyMySQL (pure Python) or mysqlclient (C)")
+    parser.add_argument("--socket", metavar="PATH", help="reach MariaDB by this Unix socket, not TCP")
     args = parser.parse_args()
 
     layout = Layout(args.phones, team_size=args.team_size, service_code=demo.DEMO_SERVICE_CODE)
     with tempfile.TemporaryDirectory() as tmp:
-        url = database_url(args.store, Path(tmp), args.database)
+        url = database_url(args.store, Path(tmp), args.database, args.driver)
+        if args.socket and args.store == "mysql":
+            url += f"&unix_socket={args.socket}"
         db.upgrade(url)
         engine = db.make_engine(url)
         maker = db.make_sessionmaker(engine)

@@ -8,24 +8,25 @@ SERVICE request's password) comes back with ``Outcome.kept_text``, the text to k
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from commands import approve, done, imei, notices, order, pending, reject, replies, runner
+from commands import approve, done, groups, imei, notices, order, pending, reject, replies, runner
 from commands import help as help_command
 from commands import service as service_command
 from commands import status, sub, task, unsub
 from commands import stock as stock_command
 from commands.length import clip, clip_word
-from commands.registry import Context, Options, Parsed, Registry
+from commands.registry import Command, Context, Options, Parsed, Registry, Reply
 from commands.suggest import suggest
 from erpcore.tenants import find_by_extension
 from erpcore.users import effective_lang, find_by_msisdn
 
-__all__ = ["DEFAULT_OPTIONS", "REGISTRY", "Options", "Outcome", "handle", "kept_text"]
+__all__ = ["DEFAULT_OPTIONS", "REGISTRY", "Options", "Outcome", "handle", "handle_many", "kept_text"]
 
 # One entry per command module; HELP lists exactly these, in this order.
 REGISTRY = Registry([
@@ -68,9 +69,7 @@ def handle(
 ) -> Outcome:
     """Answer one (reassembled) MO sent to ``service_code`` + an enterprise extension."""
     parsed = registry.parse(sms.text or "")
-    outcome = _answer(session, sms, service_code, registry, options, parsed)
-    kept = _without_secrets(registry, parsed)
-    return outcome if kept is None else replace(outcome, kept_text=kept)
+    return _kept(registry, parsed, _answer(session, sms, service_code, registry, options, parsed))
 
 
 def kept_text(text: str, registry: Registry = REGISTRY) -> str | None:
@@ -92,6 +91,19 @@ def _answer(
     session: Session, sms: IncomingText, service_code: str, registry: Registry, options: Options,
     parsed: Parsed,
 ) -> Outcome:
+    routed = _route(session, sms, service_code, registry, options, parsed)
+    if isinstance(routed, Outcome):
+        return routed
+    ctx, command, args = routed
+    return _outcome(ctx, command, runner.run(command, ctx, args))
+
+
+def _route(
+    session: Session, sms: IncomingText, service_code: str, registry: Registry, options: Options,
+    parsed: Parsed,
+) -> Outcome | tuple[Context, Command, list[str]]:
+    """Who sends the command, in which enterprise: (context, command, arguments) to run,
+    or the Outcome refusing it (not ours, unknown sender, unknown command, usage)."""
     recipient = (sms.recipient or "").strip()
     if not service_code or not recipient.startswith(service_code):
         return _refuse(replies.both("wrong_number"))
@@ -112,8 +124,74 @@ def _answer(
         return _refuse(usage, enterprise.id, user.id, command.name)
     ctx = Context(session=session, enterprise=enterprise, user=user, lang=lang, registry=registry,
                   options=options)
-    reply = runner.run(command, ctx, parsed.args)
-    return Outcome(clip(reply.text), enterprise.id, user.id, command.name, reply.ok)
+    return ctx, command, parsed.args
+
+
+def _outcome(ctx: Context, command: Command, reply: Reply) -> Outcome:
+    return Outcome(clip(reply.text), ctx.enterprise.id, ctx.user.id, command.name, reply.ok)
+
+
+def handle_many(
+    session: Session, messages: Sequence[tuple[IncomingText, str]], registry: Registry = REGISTRY,
+    options: Options = DEFAULT_OPTIONS,
+) -> list[Outcome]:
+    """``handle`` for a dispatcher batch's MOs, answered as one at a time in the order given
+    would answer them. Commands with a ``group`` (ORDER) are planned as they come and
+    carried out together, in rounds: the MOs to one number (one enterprise) run in their
+    order — one that follows a plan waits for the round's carrying out, unless it is the
+    same command touching nothing a waiting plan touches — while MOs to other numbers go
+    on (commands.groups). Raises what ``handle`` would raise (the
+    dispatcher then runs its MOs one at a time)."""
+    outcomes: list[Outcome | None] = [None] * len(messages)
+    parsed_texts = [registry.parse(sms.text or "") for sms, _code in messages]
+    routed: dict[int, Outcome | tuple[Context, Command, list[str]]] = {}
+    queues: dict[str, deque[int]] = {}
+    for index, (sms, _code) in enumerate(messages):
+        queues.setdefault((sms.recipient or "").strip(), deque()).append(index)
+    pending = groups.Pending()
+    while queues:
+        for queue in queues.values():
+            planned = None  # the group this number's MOs joined in this round
+            touched: set = set()  # what its plans there touch
+            while queue:
+                index = queue[0]
+                if index not in routed:  # at its turn: a command before it may have changed who is who
+                    sms, service_code = messages[index]
+                    routed[index] = _route(session, sms, service_code, registry, options, parsed_texts[index])
+                route = routed[index]
+                if isinstance(route, Outcome):
+                    outcome = route
+                else:
+                    ctx, command, args = route
+                    if planned is not None and command.name != planned:
+                        break  # waits for the plans before it
+                    touches = command.group.touches(ctx, args) if command.group and command.group.touches else None
+                    if touches is not None and touches in touched:
+                        break  # reads what a waiting plan changes
+                    plan = None if command.group is None else groups.plan(command, ctx, args)
+                    if plan is groups.ALONE and planned is not None:
+                        break  # runs alone, after the plans before it
+                    if plan is None or plan is groups.ALONE:
+                        outcome = _outcome(ctx, command, runner.run(command, ctx, args))
+                    elif isinstance(plan, Reply):
+                        outcome = _outcome(ctx, command, plan)
+                    else:
+                        pending.add(index, ctx, command, args, plan)
+                        planned = command.name
+                        touched.add(touches)
+                        queue.popleft()
+                        continue
+                outcomes[index] = _kept(registry, parsed_texts[index], outcome)
+                queue.popleft()
+        for index, ctx, command, reply in pending.carry_out(session):
+            outcomes[index] = _kept(registry, parsed_texts[index], _outcome(ctx, command, reply))
+        queues = {number: queue for number, queue in queues.items() if queue}
+    return outcomes
+
+
+def _kept(registry: Registry, parsed: Parsed, outcome: Outcome) -> Outcome:
+    kept = _without_secrets(registry, parsed)
+    return outcome if kept is None else replace(outcome, kept_text=kept)
 
 
 def _unknown_command(registry: Registry, word: str, lang: str) -> str:

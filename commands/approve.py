@@ -9,12 +9,16 @@ approvals for 15 minutes. A wrong PIN's failure count is kept although nothing e
 """
 from __future__ import annotations
 
-from commands import delivery
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from commands import delivery, groups
 from commands.errors import ROLE_NAMES, named
 from commands.formatting import number_arg, sentences
-from commands.registry import Command, Context, Reply
+from commands.registry import Command, Context, Group, Reply
 from commands.replies import register
-from erpcore import approvals, audit, auth, orders, rbac
+from erpcore import approvals, audit, auth, fulfilment, orders, rbac
 
 register({
     "approve.done": {"zh": "已同意订单{number}。", "en": "Order {number} approved."},
@@ -47,31 +51,81 @@ def needs_pin(ctx: Context, order: orders.Order) -> bool:
     return limit is not None and order.total >= limit
 
 
-def run(ctx: Context, args: list[str]) -> Reply:
+@dataclass(frozen=True)
+class Plan:
+    """A checked approval: the order and the approver's comment."""
+
+    order: orders.Order
+    comment: str
+
+
+def plan(ctx: Context, args: list[str]) -> Plan | object:
+    """The approval, checked as approving checks it; ALONE when it needs a PIN."""
     order = document(ctx, args[0])
-    rest = args[1:]
     if needs_pin(ctx, order):
-        # Refuse what approve() would refuse before spending a PIN attempt on it.
-        rbac.require(ctx.session, ctx.user, "order.approve")
-        orders.check_transition(order, "approved")
-        if not rest:
-            return Reply(ctx.t("approve.pin_needed", number=order.number), ok=False)
-        if not auth.has_password(ctx.session, ctx.user):
-            return Reply(ctx.t("approve.no_pin", number=order.number), ok=False)
-        pin, rest = rest[0], rest[1:]
-        if not auth.verify_password(ctx.session, ctx.user, pin):
-            return Reply(ctx.t("approve.bad_pin", number=order.number), ok=False)
-    # One audit trail for the approval and the receipt it books: one INSERT for both.
-    trail = audit.Trail(ctx.session, ctx.enterprise.id)
-    approvals.approve(ctx.session, ctx.enterprise.id, order, ctx.user.id, comment=" ".join(rest), trail=trail)
-    if order.state == "pending_approval":
+        return groups.ALONE
+    approvals.check_approval(ctx.session, ctx.enterprise.id, order, ctx.user.id)
+    return Plan(order, " ".join(args[1:]))
+
+
+def carry_out(session: Session, plans: list[tuple[Context, Plan]]) -> list[str]:
+    """Every plan's approval at once, then the receipts the final ones book, together; for
+    each, the receipt's text ("" when none)."""
+    trails: dict[int, audit.Trail] = {}  # one per enterprise: one INSERT for approvals and receipts
+    approvals.approve_across(session, [approvals.Decision(ctx.enterprise.id, p.order, ctx.user.id, p.comment)
+                                       for ctx, p in plans], trails=trails)
+    receipts = [delivery.not_now(ctx, p.order) for ctx, p in plans]
+    for index, (ctx, p) in enumerate(plans):
+        if receipts[index] is None and delivery.by_imei(ctx, p.order):
+            receipts[index] = ctx.t("delivery.later")  # as orders.fulfil would refuse it
+    booking = [index for index, text in enumerate(receipts) if text is None]
+    levels = fulfilment.fulfil_across(session, [
+        fulfilment.Request(plans[i][0].enterprise.id, plans[i][1].order, plans[i][0].user.id) for i in booking
+    ], trails=trails)
+    for index, after in zip(booking, levels):
+        ctx, p = plans[index]
+        receipts[index] = delivery.received(ctx, p.order, after)
+    for trail in trails.values():
         trail.write()
+    return receipts
+
+
+def answer(ctx: Context, planned: Plan, receipt: str) -> Reply:
+    order = planned.order
+    if order.state == "pending_approval":
         role = named(ROLE_NAMES, order.awaiting_role, ctx.lang)
         return Reply(ctx.t("approve.next", number=order.number, role=role))
-    text = ctx.t("approve.done", number=order.number)
-    received = delivery.receive(ctx, order, trail)
-    trail.write()
-    return Reply(sentences(ctx.lang, text, received))
+    return Reply(sentences(ctx.lang, ctx.t("approve.done", number=order.number), receipt))
+
+
+def touches(ctx: Context, args: list[str]) -> str:
+    """The document a later approval must not be planned against before this one is done."""
+    return number_arg(args[0]) or args[0]
+
+
+GROUP = Group(plan=plan, carry_out=carry_out, answer=answer, touches=touches)
+
+
+def run(ctx: Context, args: list[str]) -> Reply:
+    return groups.run_alone(GROUP, ctx, args, alone=_with_pin)
+
+
+def _with_pin(ctx: Context, args: list[str]) -> Reply:
+    """An approval that needs the approver's PIN: a wrong one is counted (and kept)."""
+    order = document(ctx, args[0])
+    rest = args[1:]
+    # Refuse what approving would refuse before spending a PIN attempt on it.
+    rbac.require(ctx.session, ctx.user, "order.approve")
+    orders.check_transition(order, "approved")
+    if not rest:
+        return Reply(ctx.t("approve.pin_needed", number=order.number), ok=False)
+    if not auth.has_password(ctx.session, ctx.user):
+        return Reply(ctx.t("approve.no_pin", number=order.number), ok=False)
+    pin, rest = rest[0], rest[1:]
+    if not auth.verify_password(ctx.session, ctx.user, pin):
+        return Reply(ctx.t("approve.bad_pin", number=order.number), ok=False)
+    planned = Plan(order, " ".join(rest))
+    return answer(ctx, planned, carry_out(ctx.session, [(ctx, planned)])[0])
 
 
 COMMAND = Command(
@@ -83,6 +137,7 @@ COMMAND = Command(
     min_args=1,
     module="approval",
     writes=True,
+    group=GROUP,
     synopsis={"zh": "同意 单号 [意见]", "en": "APPROVE <no> [comment]"},
     usage={
         "zh": "同意 单号 [意见] (或 Y / TY): 审批通过单据,大额单据附密码。例: Y 1001",

@@ -9,7 +9,7 @@ could be a keyword of its own and is not split.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -65,6 +65,23 @@ class Options:
 
 
 @dataclass(frozen=True)
+class Group:
+    """A writing command split so that a dispatcher batch can carry out many at once: ``plan``
+    checks and reads (no writes; a Reply refuses), ``carry_out`` writes the plans of many
+    users and enterprises in one set of statements, all or none, and ``answer`` words each
+    result. The command's handler is the same three steps for one plan (commands.groups),
+    so both paths share every check and every word."""
+
+    plan: Callable[[Context, list[str]], object]
+    carry_out: Callable[[Session, list[tuple[Context, object]]], list[object]]
+    answer: Callable[[Context, object, object], Reply]
+    # What a command would change that the next such command to the same enterprise may
+    # read (APPROVE: the order numbered): one touching what a waiting plan touches waits
+    # for the carrying out; None (ORDER): no plan reads what another writes.
+    touches: Callable[[Context, list[str]], Hashable] | None = None
+
+
+@dataclass(frozen=True)
 class Command:
     name: str  # the English keyword, upper case: "STOCK"
     pinyin: str  # "KC"
@@ -79,6 +96,8 @@ class Command:
     module: str | None = None
     # True when the handler writes: it then runs in a savepoint that an error rolls back.
     writes: bool = False
+    # How a batch of MOs carries out many of these commands together (None: one by one).
+    group: Group | None = None
 
     @property
     def words(self) -> tuple[str, ...]:

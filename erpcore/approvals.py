@@ -8,7 +8,7 @@ approvers are told through ``ApprovalRequested``, the requester through ``Docume
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
-from erpcore import audit, events, rbac
+from erpcore import audit, document_memo, events, rbac
 from erpcore.base import MYSQL_TABLE_OPTIONS, Base
 from erpcore.errors import InvalidInput, NotFound, PermissionDenied
 from erpcore.orders import (
@@ -196,7 +196,9 @@ class _Approvers:
 def approvers(session: Session, enterprise_id: int, role: str, exclude: set[int] = frozenset()) -> list[User]:
     """Active users of the enterprise holding ``role`` (primary or extra) and allowed to
     approve, minus ``exclude`` (the requester and earlier approvers)."""
-    users = session.scalars(_APPROVERS, {"enterprise_id": enterprise_id, "role": role})
+    users = document_memo.approvers_of(session, enterprise_id, role)
+    if users is None:
+        users = session.scalars(_APPROVERS, {"enterprise_id": enterprise_id, "role": role})
     # Holding the role grants the permission when the role does (rules are checked for
     # that): no roles query per approver then.
     grants = "order.approve" in rbac.ROLE_PERMISSIONS.get(role, ())
@@ -212,8 +214,12 @@ _APPROVERS = select(User).where(
 
 
 def _decided_by(session: Session, orders: list[Order]) -> dict[int, set[int]]:
-    """Who already decided on each of these orders."""
+    """Who already decided on each of these orders (read ahead for a dispatcher batch
+    until a decision on the order is written)."""
     held: dict[int, set[int]] = {order.id: set() for order in orders}
+    remembered = document_memo.decisions_of(session, list(held)) if orders else None
+    if remembered is not None:
+        return remembered
     if orders:
         rows = session.execute(_DECIDED_BY, {"order_ids": list(held)})
         for order_id, user_id in rows:
@@ -337,40 +343,85 @@ def approve_many(
     """Approve the level each order awaits, all or none; an order's last level approves it.
     ``trail``: the caller's, which then writes these audit entries with its own."""
     found = get_orders(session, enterprise_id, numbers)
+    if not found:
+        _decider(session, enterprise_id, user_id)  # refuses a non-approver even so
+    approve_across(session, [Decision(enterprise_id, order, user_id, comment) for order in found], now,
+                   None if trail is None else {enterprise_id: trail})
+    return found
+
+
+def check_approval(session: Session, enterprise_id: int, order: Order, user_id: int) -> None:
+    """Raise what approving ``order`` would raise, writing nothing (a dispatcher batch
+    checks its APPROVE commands before it carries them out together)."""
     user, roles = _decider(session, enterprise_id, user_id)
-    decided = _decided_by(session, found)
-    for order in found:
-        _check_decider(order, user, roles, decided[order.id])
-    comment = _clean(comment)
-    rules = _Rules(session, enterprise_id)
-    who = _Approvers(session, enterprise_id)
-    own_trail = trail is None
-    if own_trail:
-        trail = Trail(session, enterprise_id)
+    _check_decider(order, user, roles, _decided_by(session, [order])[order.id])
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One approval to give: an order (loaded, of this enterprise) and who approves it."""
+
+    enterprise_id: int
+    order: Order
+    user_id: int
+    comment: str = ""
+
+
+def approve_across(
+    session: Session, decisions: Sequence[Decision], now: Callable[[], datetime] = utcnow,
+    trails: dict[int, Trail] | None = None,
+) -> None:
+    """``approve_many`` for approvals of any enterprises and approvers at once (a dispatcher
+    batch's APPROVE commands, one order each): all or none, every check before the first
+    write; one INSERT of the steps, one UPDATE per distinct change. ``trails``: the
+    callers' by enterprise id, which then write these entries with their own."""
+    deciders: dict[tuple[int, int], tuple[User, set[str]]] = {}
+    for decision in decisions:
+        key = (decision.enterprise_id, decision.user_id)
+        if key not in deciders:
+            deciders[key] = _decider(session, *key)
+    decided = _decided_by(session, [decision.order for decision in decisions])
+    for decision in decisions:
+        user, roles = deciders[decision.enterprise_id, decision.user_id]
+        _check_decider(decision.order, user, roles, decided[decision.order.id])
+    own_trails = trails is None
+    trails = {} if trails is None else trails
+    rules: dict[int, tuple[_Rules, _Approvers]] = {}
     at = now()
     steps, changes, requested, approved = [], [], [], []
-    for order in found:
+    for decision in decisions:
+        enterprise_id, order = decision.enterprise_id, decision.order
+        user = deciders[enterprise_id, decision.user_id][0]
+        comment = _clean(decision.comment)
+        trail = trails.get(enterprise_id)
+        if trail is None:
+            trail = trails[enterprise_id] = Trail(session, enterprise_id)
+        if enterprise_id not in rules:
+            rules[enterprise_id] = (_Rules(session, enterprise_id), _Approvers(session, enterprise_id))
+        levels, who = rules[enterprise_id]
         steps.append(_step_row(order, user, "approved", comment, at))
         decided[order.id].add(user.id)
         level = order.approval_level
-        later = [r for r in rules.levels(order) if r.level > level]
+        later = [r for r in levels.levels(order) if r.level > level]
         if later:
             trail.add(user.id, "approval.approve", "order", order.id, {"level": level},
                       {"level": level, "decision": "approved", "comment": comment, "next_level": later[0].level})
             changes.append((order, {"approval_level": later[0].level, "awaiting_role": later[0].role}))
-            requested.append((order, later[0]))
+            requested.append((order, later[0], who))
         else:
             changes.append((order, transition(order, "approved", user.id, "order.approve", trail)))
-            approved.append(order)
-    session.execute(insert(ApprovalStep), steps)
+            approved.append((order, user.id, comment))
+    document_memo.forget_decisions(session, [decision.order.id for decision in decisions])
+    if steps:
+        session.execute(insert(ApprovalStep), steps)
     apply(session, changes)
-    if own_trail:
-        trail.write()
-    for order, rule in requested:
+    if own_trails:
+        for trail in trails.values():
+            trail.write()
+    for order, rule, who in requested:
         events.publish(session, _awaiting(order, rule, who, decided[order.id]))
-    for order in approved:
-        _decided(session, order, user.id, "approved", comment)
-    return found
+    for order, user_id, comment in approved:
+        _decided(session, order, user_id, "approved", comment)
 
 
 def approve(
@@ -392,6 +443,7 @@ def reject(
         raise ReasonRequired("a rejection needs a reason", number=order.number)
     user, roles = _decider(session, enterprise_id, user_id)
     _check_decider(order, user, roles, _decided_by(session, [order])[order.id])
+    document_memo.forget_decisions(session, [order.id])
     session.execute(insert(ApprovalStep), [_step_row(order, user, "rejected", reason, now())])
     trail = Trail(session, enterprise_id)
     apply(session, [(order, transition(order, "rejected", user.id, "order.reject", trail))])

@@ -16,6 +16,7 @@ from sqlalchemy import DateTime, ForeignKey, Index, String, Text, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from erpcore import deferred
 from erpcore.base import MYSQL_TABLE_OPTIONS, Base
 
 
@@ -84,7 +85,9 @@ def record(
     before: dict | None,
     after: dict | None,
 ) -> AuditEntry:
-    """Add one audit entry to the caller's transaction (flushed, not committed)."""
+    """Add one audit entry to the caller's transaction (flushed, not committed). Entries
+    queued before it (erpcore.deferred) are written first: ids keep the order of calls."""
+    deferred.flush(session)
     entry = AuditEntry(
         enterprise_id=enterprise_id,
         actor_user_id=actor_user_id,
@@ -124,11 +127,25 @@ class Trail:
         other.rows = []
 
     def write(self) -> None:
-        # On the table: one executemany whatever the entries leave empty (the ORM's bulk
-        # INSERT would group them by the columns they set, a statement per group).
-        if self.rows:
-            self.session.execute(insert(AuditEntry.__table__), self.rows)
-            self.rows = []
+        """Store the entries: at once, or queued while the session is deferring (the
+        dispatcher's batch: erpcore.deferred writes a batch's entries in one statement)."""
+        if not self.rows:
+            return
+        if deferred.is_deferring(self.session):
+            for row in self.rows:
+                deferred.add(self.session, _SINK, row)
+        else:
+            _write_rows(self.session, self.rows)
+        self.rows = []
+
+
+def _write_rows(session: Session, rows: list[dict]) -> None:
+    # On the table: one executemany whatever the entries leave empty (the ORM's bulk
+    # INSERT would group them by the columns they set, a statement per group).
+    session.execute(insert(AuditEntry.__table__), rows)
+
+
+_SINK = deferred.Sink("audit_log", _write_rows)
 
 
 def plain(snapshot: dict | None) -> dict | None:
@@ -142,7 +159,8 @@ def plain(snapshot: dict | None) -> dict | None:
 def history(
     session: Session, enterprise_id: int, entity: str, entity_id: object
 ) -> list[AuditEntry]:
-    """The entries about one entity of this tenant, oldest first."""
+    """The entries about one entity of this tenant, oldest first (queued ones too)."""
+    deferred.flush(session)
     return list(
         session.scalars(
             select(AuditEntry)

@@ -6,12 +6,15 @@ is accepted and its TAC used.
 """
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, bindparam, func, select
+from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, bindparam, func, inspect, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from erpcore import memo
 from erpcore.base import MYSQL_TABLE_OPTIONS, Base
 
 TAC_LENGTH = 8
@@ -112,6 +115,9 @@ def find_item(session: Session, enterprise_id: int, query: str) -> Item:
     query = query.strip()
     if not query:
         raise ItemNotFound(query)
+    remembered = _remembered_sku(session, enterprise_id, query)
+    if remembered is not None:
+        return remembered
     statements = {"sku": _BY_SKU, "model": _BY_MODEL, "tac": _BY_TAC}
     for how, value in _candidates(query):
         found = list(session.scalars(statements[how],
@@ -129,6 +135,9 @@ def find_item_ref(session: Session, enterprise_id: int, query: str) -> ItemRef:
     query = query.strip()
     if not query:
         raise ItemNotFound(query)
+    remembered = _remembered_sku(session, enterprise_id, query)
+    if remembered is not None:
+        return ItemRef(remembered.id, remembered.sku, remembered.name, remembered.name_en, remembered.model)
     connection = session.connection()
     for how, value in _candidates(query):
         found = connection.execute(
@@ -138,3 +147,80 @@ def find_item_ref(session: Session, enterprise_id: int, query: str) -> ItemRef:
         if found:
             raise AmbiguousItem(query, [row.sku for row in found])
     raise ItemNotFound(query)
+
+
+# -- read ahead for a dispatcher batch (erpcore.memo) --------------------------------------
+
+_SKU_MEMO = "merp.items_by_sku"
+_ID_MEMO = "merp.items_by_id"
+memo.forget_on_flush(Item, _SKU_MEMO)
+memo.forget_on_flush(Item, _ID_MEMO)
+_BY_SKUS = select(Item).where(
+    Item.enterprise_id.in_(bindparam("enterprise_ids", expanding=True)),
+    func.upper(Item.sku).in_(bindparam("skus", expanding=True)),
+)
+_BY_IDS = select(Item).where(Item.id.in_(bindparam("ids", expanding=True)))
+_CHUNK = 500
+
+
+def remember_skus(session: Session, queries: Iterable[tuple[int, str]]) -> int:
+    """Load the items these (enterprise id, query) pairs name by SKU in one query and keep
+    each query that names exactly one, so `find_item` / `find_item_ref` answer it without
+    a query; returns how many are kept. Only plain ASCII queries are read ahead (their
+    case-folding is the same in Python, SQLite and MariaDB); a query matching no SKU, or
+    a SKU the database's collation might also match another row by, is left to the
+    normal lookup (model, TAC)."""
+    wanted = {(eid, query.strip().upper()) for eid, query in queries if _plain(query.strip())}
+    if not wanted:
+        return 0
+    rows: list[Item] = []
+    enterprise_ids = sorted({eid for eid, _key in wanted})
+    keys = sorted({key for _eid, key in wanted})
+    for start in range(0, len(keys), _CHUNK):
+        rows.extend(session.scalars(_BY_SKUS, {"enterprise_ids": enterprise_ids, "skus": keys[start:start + _CHUNK]}))
+    kept = memo.memo(session, _SKU_MEMO)
+    for eid, key in wanted:
+        close = [item for item in rows if item.enterprise_id == eid and _loose(item.sku) == _loose(key)]
+        if len(close) == 1 and close[0].sku.upper() == key:
+            kept[eid, key] = close[0]
+    return len(kept)
+
+
+def remember_items(session: Session, item_ids: Iterable[int]) -> None:
+    """Load these items in one query and hold them for the rest of the transaction, so
+    that ``session.get(Item, id)`` finds them in the session (an order's lines)."""
+    kept = memo.memo(session, _ID_MEMO)
+    ids = sorted({i for i in item_ids if i not in kept})
+    for start in range(0, len(ids), _CHUNK):
+        for item in session.scalars(_BY_IDS, {"ids": ids[start:start + _CHUNK]}):
+            kept[item.id] = item
+
+
+def remembered_item(session: Session, enterprise_id: int, query: str) -> Item | None:
+    """The item `remember_skus` kept for this query, else None (no query is made)."""
+    query = query.strip()
+    return _remembered_sku(session, enterprise_id, query) if query else None
+
+
+def _remembered_sku(session: Session, enterprise_id: int, query: str) -> Item | None:
+    kept = memo.settled(session, _SKU_MEMO)
+    if not kept:
+        return None
+    key = query.upper()
+    item = kept.get((enterprise_id, key))
+    if item is None or not inspect(item).persistent:
+        return None
+    if item.enterprise_id != enterprise_id or item.sku.upper() != key:
+        return None
+    return item
+
+
+def _plain(query: str) -> bool:
+    return bool(query) and query.isascii() and query.isprintable()
+
+
+def _loose(text: str) -> str:
+    """Coarser than any collation the SKU comparison may use: case, accents and trailing
+    blanks ignored (MariaDB's utf8mb4_general_ci pads and folds accents)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().rstrip()

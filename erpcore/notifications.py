@@ -12,10 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from sqlalchemy import Boolean, DateTime, ForeignKey, Index, String, Text, false, insert, or_, select, update
+from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from erpcore import deferred
 from erpcore.base import MYSQL_TABLE_OPTIONS, Base
 from erpcore.errors import InvalidInput
 from erpcore.events import Notification
@@ -58,22 +60,20 @@ def notify(
 ) -> StoredNotification | None:
     """Store ``notification`` as pending; None when its key was stored before. The row
     comes back as a plain record (not attached to the session): one Core INSERT, without
-    the unit of work's bookkeeping for a row nobody changes afterwards."""
-    try:
-        msisdn = normalize_msisdn(notification.msisdn)
-    except InvalidMsisdn as exc:
-        raise InvalidNotification(f"bad msisdn {notification.msisdn!r}") from exc
-    if not msisdn or not (notification.text_zh or notification.text_en):
-        raise InvalidNotification("a notification needs a number and a text")
-    key = notification.key
-    if key is not None and len(key) > MAX_KEY:
-        raise InvalidNotification("notification key too long")
-    values = {
-        "enterprise_id": notification.enterprise_id, "user_id": notification.user_id, "msisdn": msisdn,
-        "text_zh": notification.text_zh or notification.text_en,
-        "text_en": notification.text_en or notification.text_zh,
-        "urgent": notification.urgent, "key": key, "state": "pending", "created_at": now(),
-    }
+    the unit of work's bookkeeping for a row nobody changes afterwards.
+
+    While the session is deferring (erpcore.deferred: the dispatcher's batch) the row is
+    queued instead and written with the batch's others in one statement that skips keys
+    stored before; the record then has no id yet, and None means only that this session
+    queued the key already (a key stored earlier is skipped when the queue is written)."""
+    values = _values(notification, now)
+    key = values["key"]
+    if deferred.is_deferring(session):
+        if not deferred.add(session, _SINK, values, unique=None if key is None else ("key", key)):
+            return None
+        _count_stored(session)
+        return StoredNotification(id=None, **values)
+    deferred.flush(session)  # a key queued before is stored first, as it came first
     # The key's unique index is the check (keys are rarely seen twice, so no SELECT asks
     # first): a key stored before, by this transaction, a committed one or a concurrent
     # writer first, stores nothing.
@@ -90,20 +90,56 @@ def notify(
                 row_id = session.execute(_INSERT, values).inserted_primary_key[0]
         except IntegrityError:
             return None
-    session.info[_STORED] = session.info.get(_STORED, 0) + 1
+    _count_stored(session)
     return StoredNotification(id=row_id, **values)
+
+
+def _values(notification: Notification, now: Callable[[], datetime]) -> dict:
+    """The row to store, or InvalidNotification."""
+    try:
+        msisdn = normalize_msisdn(notification.msisdn)
+    except InvalidMsisdn as exc:
+        raise InvalidNotification(f"bad msisdn {notification.msisdn!r}") from exc
+    if not msisdn or not (notification.text_zh or notification.text_en):
+        raise InvalidNotification("a notification needs a number and a text")
+    key = notification.key
+    if key is not None and len(key) > MAX_KEY:
+        raise InvalidNotification("notification key too long")
+    return {
+        "enterprise_id": notification.enterprise_id, "user_id": notification.user_id, "msisdn": msisdn,
+        "text_zh": notification.text_zh or notification.text_en,
+        "text_en": notification.text_en or notification.text_zh,
+        "urgent": notification.urgent, "key": key, "state": "pending", "created_at": now(),
+    }
+
+
+def _count_stored(session: Session) -> None:
+    session.info[_STORED] = session.info.get(_STORED, 0) + 1
+
+
+def _write_queued(session: Session, rows: list[dict]) -> None:
+    """The queued rows in one statement; a key stored before (committed, or by a
+    concurrent writer) stores nothing and hides no other error (no INSERT IGNORE)."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(_INSERT_NEW_KEY, rows)
+    else:
+        session.execute(_INSERT_NEW_KEY_MYSQL, rows)
 
 
 _TABLE = StoredNotification.__table__
 _INSERT = insert(_TABLE)
 _INSERT_NEW_KEY = sqlite_insert(_TABLE).on_conflict_do_nothing(index_elements=[_TABLE.c.key])
+# id = id: a duplicate key changes nothing (the unique key is the only one a new row can hit).
+_INSERT_NEW_KEY_MYSQL = mysql_insert(_TABLE).on_duplicate_key_update(id=_TABLE.c.id)
 _STORED = "erpcore.notifications.stored"
+_SINK = deferred.Sink("notifications", _write_queued)
 
 
 def stored_count(session: Session) -> int:
     """How many notifications ``notify`` stored through this session so far (some may
-    since have been rolled back): a caller compares it before and after some work to
-    learn whether there is anything new to send."""
+    since have been rolled back; a queued one counts, even if its key turns out to be
+    stored already): a caller compares it before and after some work to learn whether
+    there may be anything new to send."""
     return session.info.get(_STORED, 0)
 
 
@@ -148,6 +184,7 @@ def pending(session: Session, limit: int = 100, held: Held = NOTHING_HELD) -> li
     can take them without sending one twice."""
     from erpcore.inbox import skip_locked
 
+    deferred.flush(session)
     statement = select(StoredNotification).where(StoredNotification.state == "pending")
     if held.default_quiet or held.except_ids:
         ids = sorted(held.except_ids)
@@ -168,6 +205,7 @@ def mark_queued(session: Session, ids: list[int]) -> int:
     """Mark notifications handed to the outbox; returns how many changed."""
     if not ids:
         return 0
+    deferred.flush(session)
     return session.execute(
         update(StoredNotification)
         .where(StoredNotification.id.in_(ids), StoredNotification.state == "pending")
@@ -177,6 +215,7 @@ def mark_queued(session: Session, ids: list[int]) -> int:
 
 def for_user(session: Session, enterprise_id: int, user_id: int) -> list[StoredNotification]:
     """Everything stored for one user of this enterprise, oldest first."""
+    deferred.flush(session)
     return list(session.scalars(
         select(StoredNotification)
         .where(StoredNotification.enterprise_id == enterprise_id, StoredNotification.user_id == user_id)

@@ -19,13 +19,13 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from sqlalchemy.orm.attributes import set_committed_value
 
-from erpcore import audit, movements, rbac, services
+from erpcore import audit, document_memo, movements, rbac, services
 from erpcore.audit import Trail
 from erpcore.base import MYSQL_TABLE_OPTIONS, Base
 from erpcore.errors import Conflict, InvalidInput, NotFound
 from erpcore.items import Item
 from erpcore.partners import Partner
-from erpcore.sequences import next_number, reserve_numbers  # noqa: F401 - also orders.next_number
+from erpcore.sequences import next_number, reserve_many, reserve_numbers  # noqa: F401 - also orders.next_number
 from erpcore.sites import Site
 from erpcore.users import User
 
@@ -274,45 +274,66 @@ def create_orders(
     to this enterprise or does not add up, PermissionDenied without order.create.
     ``submit``: each is then sent for approval by its requester (as submit_many), and the
     audit entries of both steps are written together."""
-    require_open(session, enterprise_id, MODULE)
-    held: dict = {}
-    built = [_build(session, enterprise_id, draft, held, now()) for draft in drafts]
+    return create_across(session, [(enterprise_id, draft) for draft in drafts], now, submit)
+
+
+def create_across(
+    session: Session, drafts: Sequence[tuple[int, Draft]], now: Callable[[], datetime] = utcnow,
+    submit: bool = False,
+) -> list[Order]:
+    """``create_orders`` for (enterprise id, draft) pairs of any enterprises (a dispatcher
+    batch's ORDER commands), in the order given: all or none, each draft checked against
+    its own enterprise before any number is taken; then one statement takes the numbers
+    of every enterprise and one inserts every order (and one every line)."""
+    held: dict[int, dict] = {}  # per enterprise: a row checked for one tenant is not another's
+    for enterprise_id, _draft in drafts:
+        if enterprise_id not in held:
+            require_open(session, enterprise_id, MODULE)
+            held[enterprise_id] = {}
+    built = [(enterprise_id, *_build(session, enterprise_id, draft, held[enterprise_id], now()))
+             for enterprise_id, draft in drafts]
     if not built:
         return []
-    for (order, _lines), number in zip(built, reserve_numbers(session, enterprise_id, len(built))):
-        order["number"] = number
+    counts: dict[int, int] = {}
+    for enterprise_id, _order, _lines in built:
+        counts[enterprise_id] = counts.get(enterprise_id, 0) + 1
+    numbers = {enterprise_id: iter(taken) for enterprise_id, taken in reserve_many(session, counts).items()}
+    for enterprise_id, order, _lines in built:
+        order["number"] = next(numbers[enterprise_id])
     if submit:
         from erpcore import approvals  # approvals imports this module
 
         # Inserted in the state submitting gives them (no UPDATE after); the objects read
         # as drafts until approvals.start has recorded the submission.
-        for order, _lines in built:
+        for enterprise_id, order, _lines in built:
             order.update(approvals.opening(session, enterprise_id, order["kind"], order["total"]))
     # ORM bulk INSERT .. RETURNING: one multi-row statement and the Order objects back,
     # without the unit of work's per-object bookkeeping; the lines likewise, so that the
     # orders' ``lines`` need no query of their own afterwards (a notice names the item).
-    created = list(session.scalars(_INSERT_ORDERS, [order for order, _lines in built]))
+    created = list(session.scalars(_INSERT_ORDERS, [order for _eid, order, _lines in built]))
     lines = iter(session.scalars(_INSERT_LINES, [
-        {**line, "order_id": order.id} for order, (_row, lines) in zip(created, built) for line in lines
+        {**line, "order_id": order.id} for order, (_eid, _row, lines) in zip(created, built) for line in lines
     ]))
-    for order, (_row, wanted) in zip(created, built):
+    for order, (_eid, _row, wanted) in zip(created, built):
         set_committed_value(order, "lines", [next(lines) for _line in wanted])
     if submit:
         for order in created:
             for name in ("state", "approval_level", "awaiting_role"):
                 set_committed_value(order, name, "draft" if name == "state" else None)
-    trail = Trail(session, enterprise_id)
-    for order in created:
-        trail.add(order.requester_user_id, "order.create", "order", order.id, None, order.snapshot())
-    if submit:
-        for requester_id in sorted({order.requester_user_id for order in created}):
-            approvals.start(session, [o for o in created if o.requester_user_id == requester_id], requester_id,
-                            trail, written=True)
-    trail.write()
+    for enterprise_id in held:
+        mine = [order for order in created if order.enterprise_id == enterprise_id]
+        trail = Trail(session, enterprise_id)
+        for order in mine:
+            trail.add(order.requester_user_id, "order.create", "order", order.id, None, order.snapshot())
+        if submit:
+            for requester_id in sorted({order.requester_user_id for order in mine}):
+                approvals.start(session, [o for o in mine if o.requester_user_id == requester_id], requester_id,
+                                trail, written=True)
+        trail.write()
     return created
 
 
-_INSERT_ORDERS = insert(Order).returning(Order, sort_by_parameter_order=True)
+_INSERT_ORDERS = insert(Order).returning(Order, sort_by_parameter_order=True).execution_options(render_nulls=True)
 _INSERT_LINES = insert(OrderLine).returning(OrderLine, sort_by_parameter_order=True)
 
 
@@ -340,10 +361,11 @@ def get_orders(session: Session, enterprise_id: int, numbers: Sequence[str | int
     enterprise's."""
     texts = [None if isinstance(n, Order) else _number_text(n) for n in numbers]
     wanted = sorted({t for t in texts if t is not None})
-    found = {}
-    if wanted:
-        found = {o.number: o for o in session.scalars(
-            _ORDERS_BY_NUMBER, {"enterprise_id": enterprise_id, "numbers": wanted})}
+    found = document_memo.take_orders(session, enterprise_id, wanted) if wanted else {}
+    rest = [t for t in wanted if t not in found]
+    if rest:
+        found.update({o.number: o for o in session.scalars(
+            _ORDERS_BY_NUMBER, {"enterprise_id": enterprise_id, "numbers": rest})})
     result = []
     for number, text in zip(numbers, texts):
         if isinstance(number, Order) and number.enterprise_id == enterprise_id and number.id is not None:
@@ -494,11 +516,12 @@ def fulfil(
     check_transition(order, "fulfilled")
     lines = list(order.lines)
     caller_trail, trail = trail, Trail(session, enterprise_id)  # the movements' entries, then the order's
-    with session.begin_nested():  # all lines move, or none does
-        for line in lines:
-            moved = _move_line(session, order, line, imeis, actor.id, trail)
-            if levels is not None:
-                levels.update({(moved.item_id, site_id): quantity for site_id, quantity in moved.after.items()})
+    if len(lines) == 1:  # one movement checks everything before its first write: no savepoint
+        _move_line(session, order, lines[0], imeis, actor.id, trail, levels, alone=True)
+    else:
+        with session.begin_nested():  # all lines move, or none does
+            for line in lines:
+                _move_line(session, order, line, imeis, actor.id, trail, levels)
     at = now()
     on_time = None if order.due_date is None else at.date() <= order.due_date
     apply(session, [(order, transition(order, "fulfilled", actor.id, "order.fulfil", trail,
@@ -511,13 +534,29 @@ def fulfil(
 
 
 def _move_line(session: Session, order: Order, line: OrderLine, imeis, actor_id: int,
-               trail: Trail) -> movements.Moved:
-    return movements.make_movement(
-        session, order.enterprise_id, kind=MOVEMENT_KIND[order.kind], item_id=line.item_id,
-        quantity=line.quantity, from_site_id=order.from_site_id, to_site_id=order.to_site_id,
-        imeis=(imeis or {}).get(line.item_id, ()), actor_user_id=actor_id,
-        reference=f"order:{order.number}", trail=trail,
-    )
+               trail: Trail, levels: dict | None = None, alone: bool = False) -> movements.Moved:
+    """The line's movement (``levels`` takes the quantities after it). ``alone``: outside
+    any savepoint of fulfil's, a refusal after the movement wrote (an event handler's:
+    make_movement itself checks first) raises WroteBeforeRefusing instead, so that no
+    caller answers it as a refusal and keeps the half."""
+    from erpcore import written  # here: orders' imports are not this function's to change
+    from erpcore.errors import ErpError
+
+    writes = written.count(session) if alone else None
+    try:
+        moved = movements.make_movement(
+            session, order.enterprise_id, kind=MOVEMENT_KIND[order.kind], item_id=line.item_id,
+            quantity=line.quantity, from_site_id=order.from_site_id, to_site_id=order.to_site_id,
+            imeis=(imeis or {}).get(line.item_id, ()), actor_user_id=actor_id,
+            reference=f"order:{order.number}", trail=trail,
+        )
+    except ErpError as refusal:
+        if alone and written.count(session) != writes:
+            raise written.WroteBeforeRefusing(f"order {order.number}: {refusal}") from refusal
+        raise
+    if levels is not None:
+        levels.update({(moved.item_id, site_id): quantity for site_id, quantity in moved.after.items()})
+    return moved
 
 
 def history(session: Session, enterprise_id: int, number: str | int) -> list:

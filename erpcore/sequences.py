@@ -3,7 +3,9 @@ approver can answer ``Y 1001`` by SMS. One row per enterprise and sequence name 
 next number; taking numbers locks it until the transaction ends."""
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, String, bindparam, func, select, update
+from collections.abc import Mapping
+
+from sqlalchemy import ForeignKey, String, bindparam, case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -61,6 +63,43 @@ _BUMP_RETURNING = _BUMP.returning(_SEQUENCES.c.next_value)
 _BUMP_LAST_INSERT_ID = update(_SEQUENCES).where(*_THIS_SEQUENCE).values(
     next_value=func.last_insert_id(_SEQUENCES.c.next_value + bindparam("count")))
 _NEXT_VALUE = select(_SEQUENCES.c.next_value).where(*_THIS_SEQUENCE)
+
+
+def reserve_many(session: Session, counts: Mapping[int, int], name: str = "order") -> dict[int, list[str]]:
+    """``reserve_numbers`` for several enterprises at once (a dispatcher batch's orders):
+    one UPDATE bumps every sequence, locking the rows in key order (two batches never
+    wait on each other in opposite orders), and the new values come back with it
+    (RETURNING) or from one locking SELECT. Enterprises without their sequence row yet
+    get theirs in one INSERT (one by one, as ``reserve_numbers`` does, if another
+    transaction made one of them first)."""
+    wanted = {enterprise_id: count for enterprise_id, count in counts.items() if count > 0}
+    if len(wanted) <= 1:
+        return {enterprise_id: reserve_numbers(session, enterprise_id, count, name)
+                for enterprise_id, count in wanted.items()}
+    ids = sorted(wanted)
+    bump = update(_SEQUENCES).where(_SEQUENCES.c.name == name, _SEQUENCES.c.enterprise_id.in_(ids)).values(
+        next_value=_SEQUENCES.c.next_value + case(wanted, value=_SEQUENCES.c.enterprise_id))
+    if session.get_bind().dialect.update_returning:
+        ends = dict(session.execute(bump.returning(_SEQUENCES.c.enterprise_id, _SEQUENCES.c.next_value)).all())
+    else:
+        session.execute(bump)
+        ends = dict(session.execute(
+            select(_SEQUENCES.c.enterprise_id, _SEQUENCES.c.next_value)
+            .where(_SEQUENCES.c.name == name, _SEQUENCES.c.enterprise_id.in_(ids)).with_for_update()).all())
+    missing = [enterprise_id for enterprise_id in ids if enterprise_id not in ends]
+    if missing:
+        try:  # the first numbers of these enterprises: their rows, in one INSERT
+            with session.begin_nested():
+                session.execute(insert(_SEQUENCES), [
+                    {"enterprise_id": eid, "name": name, "next_value": FIRST_NUMBER + wanted[eid]} for eid in missing])
+            ends.update({eid: FIRST_NUMBER + wanted[eid] for eid in missing})
+        except IntegrityError:  # another transaction made one first: each as reserve_numbers does
+            pass
+    return {enterprise_id: ([str(value) for value in range(ends[enterprise_id] - wanted[enterprise_id],
+                                                           ends[enterprise_id])]
+                            if enterprise_id in ends else reserve_numbers(session, enterprise_id, wanted[enterprise_id],
+                                                                          name))
+            for enterprise_id in ids}
 
 
 def next_number(session: Session, enterprise_id: int, name: str = "order") -> str:

@@ -17,16 +17,16 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from sqlalchemy import (
-    CheckConstraint, DateTime, ForeignKey, String, UniqueConstraint, bindparam, inspect, select,
+    CheckConstraint, DateTime, ForeignKey, String, UniqueConstraint, bindparam, select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from erpcore import audit, auth, people, rbac
+from erpcore import audit, auth, memo, people, rbac
 from erpcore.audit import JsonText
 from erpcore.base import MYSQL_TABLE_OPTIONS, Base
 from erpcore.clouds import get_cloud
 from erpcore.errors import Conflict, ErpError, InvalidInput, NotFound
-from erpcore.tenants import LANGUAGES, Enterprise, transaction_memo
+from erpcore.tenants import LANGUAGES, Enterprise
 from erpcore.users import User, find_by_msisdn
 
 log = logging.getLogger(__name__)
@@ -206,46 +206,46 @@ def check_module(module: str) -> str:
 
 
 def _subscription(session: Session, enterprise_id: int, module: str) -> ServiceSubscription | None:
-    held = transaction_memo(session, _SUBSCRIPTIONS_MEMO).get((enterprise_id, module))
-    if held is _NO_ROW:
-        return None
-    if held is not None and inspect(held).persistent:  # not a row a rolled-back savepoint made
-        return held
     return session.scalars(_SUBSCRIPTION, {"enterprise_id": enterprise_id, "module": module}).first()
 
 
 def remember_subscriptions(session: Session, enterprise_ids: Iterable[int]) -> None:
-    """Read every module's subscription of these enterprises in one query and keep them
-    for the rest of the transaction (a dispatcher batch: one query, not one per command
-    for its "is the module open" check). The rows are the session's own objects, so a
-    change later in the transaction is seen; a row created later replaces "no row"
-    (`_apply`)."""
-    memo = transaction_memo(session, _SUBSCRIPTIONS_MEMO)
-    wanted = sorted({eid for eid in enterprise_ids if (eid, MODULES[0]) not in memo})
+    """Read the state of every module of these enterprises in one query and keep it for
+    the rest of the transaction (a dispatcher batch: one query, not one per command for
+    its "is the module open" check). Plain states, not mapped rows (a batch's hundreds of
+    rows cost more to build than to read); a subscription written through the session
+    drops them all (erpcore.memo.forget_on_flush), so a change is never answered past."""
+    kept = memo.memo(session, _SUBSCRIPTIONS_MEMO)
+    wanted = sorted({eid for eid in enterprise_ids if (eid, MODULES[0]) not in kept})
     if not wanted:
         return
-    rows = {(row.enterprise_id, row.module): row
-            for row in session.scalars(_SUBSCRIPTIONS_OF, {"enterprise_ids": wanted})}
+    states = {(eid, module): state
+              for eid, module, state in session.execute(_SUBSCRIPTIONS_OF, {"enterprise_ids": wanted})}
     for enterprise_id in wanted:
         for module in MODULES:
-            memo.setdefault((enterprise_id, module), rows.get((enterprise_id, module), _NO_ROW))
+            kept.setdefault((enterprise_id, module), states.get((enterprise_id, module), "never"))
 
 
 _SUBSCRIPTIONS_MEMO = "merp.subscriptions"
-_NO_ROW = object()  # remembered: the enterprise has never had this module
+memo.forget_on_flush(ServiceSubscription, _SUBSCRIPTIONS_MEMO)
 _SUBSCRIPTION = select(ServiceSubscription).where(
     ServiceSubscription.enterprise_id == bindparam("enterprise_id"),
     ServiceSubscription.module == bindparam("module"),
 )
-_SUBSCRIPTIONS_OF = select(ServiceSubscription).where(
+_SUBSCRIPTIONS_OF = select(ServiceSubscription.enterprise_id, ServiceSubscription.module,
+                            ServiceSubscription.state).where(
     ServiceSubscription.enterprise_id.in_(bindparam("enterprise_ids", expanding=True))
 )
 
 
 def is_open(session: Session, enterprise_id: int, module: str) -> bool:
     check_module(module)
-    row = _subscription(session, enterprise_id, module)
-    return row is not None and row.state == "open"
+    kept = memo.settled(session, _SUBSCRIPTIONS_MEMO)
+    state = kept.get((enterprise_id, module)) if kept else None
+    if state is None:
+        row = _subscription(session, enterprise_id, module)
+        state = row.state if row is not None else "never"
+    return state == "open"
 
 
 def require_open(session: Session, enterprise_id: int, module: str) -> None:
@@ -340,7 +340,6 @@ def _apply(session: Session, enterprise: Enterprise, action: str, module: str, p
     if row is None:
         row = ServiceSubscription(enterprise_id=enterprise.id, module=module, updated_at=now)
         session.add(row)
-        transaction_memo(session, _SUBSCRIPTIONS_MEMO)[enterprise.id, module] = row
     if action == "open":
         row.state, row.params, row.opened_at, row.closed_at = "open", params, now, None
     elif action == "change":

@@ -1,9 +1,14 @@
 """Sites: warehouses, retail halls, agents and service points of one enterprise."""
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, func, or_, select
+import unicodedata
+from collections.abc import Iterable
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, bindparam, func, or_, select
+from sqlalchemy import inspect
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from erpcore import memo
 from erpcore.base import MYSQL_TABLE_OPTIONS, Base
 
 SITE_KINDS = ("warehouse", "hall", "agent", "service", "province", "city")  # areas: site_tree
@@ -57,6 +62,9 @@ def find_site(session: Session, enterprise_id: int, query: str) -> Site | None:
     query = query.strip()
     if not query:
         return None
+    remembered = remembered_code(session, enterprise_id, query)
+    if remembered is not None:
+        return remembered
     by_code = session.scalars(
         select(Site).where(Site.enterprise_id == enterprise_id, func.upper(Site.code) == query.upper())
     ).first()
@@ -81,3 +89,75 @@ def list_sites(session: Session, enterprise_id: int) -> list[Site]:
     """Every site of the enterprise, in the order they were created."""
     statement = select(Site).where(Site.enterprise_id == enterprise_id).order_by(Site.id)
     return list(session.scalars(statement))
+
+
+# -- read ahead for a dispatcher batch (erpcore.memo) --------------------------------------
+
+_ID_MEMO = "merp.sites_by_id"
+memo.forget_on_flush(Site, _ID_MEMO)
+_BY_IDS = select(Site).where(Site.id.in_(bindparam("ids", expanding=True)))
+_CHUNK = 500
+
+
+def remember_sites(session: Session, site_ids: Iterable[int]) -> None:
+    """Load these sites in one query and hold them for the rest of the transaction: a
+    user's ``site``, ``session.get(Site, id)`` and `remembered_site` find them without one."""
+    kept = memo.memo(session, _ID_MEMO)
+    ids = sorted({i for i in site_ids if i is not None and i not in kept})
+    for start in range(0, len(ids), _CHUNK):
+        for site in session.scalars(_BY_IDS, {"ids": ids[start:start + _CHUNK]}):
+            kept[site.id] = site
+
+
+def remembered_site(session: Session, site_id: int) -> Site | None:
+    """The site `remember_sites` loaded with this id, else None (not read ahead)."""
+    kept = memo.settled(session, _ID_MEMO)
+    return kept.get(site_id) if kept else None
+
+
+_CODE_MEMO = "merp.sites_by_code"
+memo.forget_on_flush(Site, _CODE_MEMO)
+_BY_CODES = select(Site).where(
+    Site.enterprise_id.in_(bindparam("enterprise_ids", expanding=True)),
+    func.upper(Site.code).in_(bindparam("codes", expanding=True)),
+)
+
+
+def remember_codes(session: Session, queries: Iterable[tuple[int, str]]) -> None:
+    """Load the sites these (enterprise id, query) pairs name by code in one query and
+    keep each query that names exactly one, for `find_site`. As `items.remember_skus`:
+    plain ASCII queries only, none a collation might also match another row by; a name
+    or anything else is left to the normal lookup."""
+    wanted = {(eid, query.strip().upper()) for eid, query in queries
+              if query.strip() and query.strip().isascii() and query.strip().isprintable()}
+    if not wanted:
+        return
+    rows: list[Site] = []
+    enterprise_ids = sorted({eid for eid, _code in wanted})
+    codes = sorted({code for _eid, code in wanted})
+    for start in range(0, len(codes), _CHUNK):
+        chunk = codes[start:start + _CHUNK]
+        rows.extend(session.scalars(_BY_CODES, {"enterprise_ids": enterprise_ids, "codes": chunk}))
+    kept = memo.memo(session, _CODE_MEMO)
+    for eid, code in wanted:
+        close = [site for site in rows if site.enterprise_id == eid and _loose(site.code) == _loose(code)]
+        if len(close) == 1 and close[0].code.upper() == code:
+            kept[eid, code] = close[0]
+
+
+def remembered_code(session: Session, enterprise_id: int, query: str) -> Site | None:
+    """The site `remember_codes` kept for this query (stripped), else None."""
+    kept = memo.settled(session, _CODE_MEMO)
+    if not kept:
+        return None
+    code = query.upper()
+    site = kept.get((enterprise_id, code))
+    if site is None or not inspect(site).persistent or site.enterprise_id != enterprise_id:
+        return None
+    return site if site.code.upper() == code else None
+
+
+def _loose(text: str) -> str:
+    """Coarser than any collation the code comparison may use (see items._loose)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().rstrip()

@@ -5,15 +5,17 @@ enterprise through both the item and the site, so a level can never leak across 
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, UniqueConstraint, bindparam, func, select
+from sqlalchemy import DateTime, ForeignKey, UniqueConstraint, bindparam, func, select, tuple_
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from erpcore import events, memo
 from erpcore.base import MYSQL_TABLE_OPTIONS, Base
 from erpcore.items import AmbiguousItem, Item, ItemNotFound, find_item_ref
-from erpcore.sites import Site, SiteNotFound, get_site, list_sites
+from erpcore.sites import Site, SiteNotFound, get_site, list_sites, remembered_site
 from erpcore.tenants import transaction_memo
 
 __all__ = [
@@ -100,8 +102,8 @@ def stock_of(
         sites = [site]
     else:
         sites = list_sites(session, enterprise_id)
-    held: dict[int, int] = {}
-    if sites:
+    held = _remembered_levels(session, item.id, [s.id for s in sites]) if sites else {}
+    if held is None:
         rows = session.connection().execute(
             _LEVELS, {"item_id": item.id, "site_ids": [s.id for s in sites]}
         )
@@ -119,10 +121,13 @@ def _site_by_id(session: Session, site_id: int):
     """A site's columns by primary key, remembered for the rest of the transaction (the
     users of a dispatcher batch share a few sites; an entity load per MO cost more than
     the whole stock query)."""
-    memo = transaction_memo(session, _SITE_MEMO)
-    if site_id not in memo:
-        memo[site_id] = session.connection().execute(_SITE_BY_ID, {"site_id": site_id}).first()
-    return memo[site_id]
+    site = remembered_site(session, site_id)
+    if site is not None:
+        return site
+    kept = transaction_memo(session, _SITE_MEMO)
+    if site_id not in kept:
+        kept[site_id] = session.connection().execute(_SITE_BY_ID, {"site_id": site_id}).first()
+    return kept[site_id]
 
 
 def set_quantity(session: Session, item: Item, site: Site, quantity: int) -> StockLevel:
@@ -132,9 +137,63 @@ def set_quantity(session: Session, item: Item, site: Site, quantity: int) -> Sto
     level = session.scalars(
         select(StockLevel).where(StockLevel.item_id == item.id, StockLevel.site_id == site.id)
     ).first()
+    invalidate_levels(session, item.id, [site.id])
     if level is None:
         level = StockLevel(item=item, site=site, quantity=quantity)
         session.add(level)
     else:
         level.quantity = quantity
     return level
+
+
+# -- read ahead for a dispatcher batch (erpcore.memo) --------------------------------------
+
+_LEVELS_MEMO = "merp.stock_levels"
+memo.forget_on_flush(StockLevel, _LEVELS_MEMO)
+_LEVEL_PAIRS = select(StockLevel.item_id, StockLevel.site_id, StockLevel.quantity).where(
+    tuple_(StockLevel.item_id, StockLevel.site_id).in_(bindparam("pairs", expanding=True))
+)
+_CHUNK = 500
+
+
+def remember_levels(session: Session, pairs: Iterable[tuple[int, int]]) -> None:
+    """Read the quantities of these (item id, site id) pairs in one query and keep them
+    (a pair with no row: 0, as `stock_of` reads it) for `stock_of`. A movement drops what
+    it changes (`invalidate_levels`)."""
+    kept = memo.memo(session, _LEVELS_MEMO)
+    wanted = sorted({pair for pair in pairs if pair not in kept})
+    for start in range(0, len(wanted), _CHUNK):
+        chunk = wanted[start:start + _CHUNK]
+        found = {(item_id, site_id): int(quantity)
+                 for item_id, site_id, quantity in session.execute(_LEVEL_PAIRS, {"pairs": chunk})}
+        for pair in chunk:
+            kept[pair] = found.get(pair, 0)
+
+
+def invalidate_levels(session: Session, item_id: int, site_ids: Iterable[int]) -> None:
+    """Forget the read-ahead quantities of ``item_id`` at ``site_ids``: call it for every
+    level a write changes (a savepoint may roll the write back, so the memo is never
+    patched with the new quantity)."""
+    memo.forget(session, _LEVELS_MEMO, [(item_id, site_id) for site_id in site_ids])
+
+
+def _remembered_levels(session: Session, item_id: int, site_ids: list[int]) -> dict[int, int] | None:
+    """Quantities by site if every one was read ahead, else None (then query)."""
+    kept = memo.settled(session, _LEVELS_MEMO)
+    if not kept:
+        return None
+    held = {}
+    for site_id in site_ids:
+        quantity = kept.get((item_id, site_id))
+        if quantity is None:
+            return None
+        held[site_id] = quantity
+    return held
+
+
+def _forget_changed_level(session: Session, event: events.StockChanged) -> None:
+    invalidate_levels(session, event.item_id, [event.site_id])
+
+
+# Movements publish StockChanged for every level they changed (erpcore.movements).
+events.subscribe(events.StockChanged, _forget_changed_level)

@@ -104,6 +104,16 @@ def transaction_memo(session: Session, key: str) -> dict:
     return held[1]
 
 
+def forget_transaction_memos(session: Session) -> None:
+    """Drop every memo of the session's current transaction (`transaction_memo`'s
+    ``(transaction, dict)`` pairs), so that what a rolled-back dispatcher batch
+    remembered is read again."""
+    transaction = session.get_transaction()
+    for key, held in list(session.info.items()):
+        if isinstance(held, tuple) and len(held) == 2 and held[0] is transaction:
+            del session.info[key]
+
+
 def get_by_extension(session: Session, extension: str) -> Enterprise:
     """Like find_by_extension, for callers that need an active enterprise or an error."""
     enterprise = find_by_extension(session, extension)

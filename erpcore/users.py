@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from sqlalchemy import ForeignKey, String, UniqueConstraint, bindparam, false, inspect, select, true, tuple_
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
 
+from erpcore import memo
 from erpcore.base import MYSQL_TABLE_OPTIONS, Base
 from erpcore.sites import Site
 from erpcore.tenants import Enterprise, transaction_memo
@@ -134,6 +135,20 @@ _BY_SENDERS = select(User).where(
 )
 _SENDERS_MEMO = "merp.users_by_msisdn"
 _CHUNK = 500
+_ID_MEMO = "merp.users_by_id"
+memo.forget_on_flush(User, _ID_MEMO)
+_BY_IDS = select(User).where(User.id.in_(bindparam("ids", expanding=True)))
+
+
+def remember_users(session: Session, user_ids: Iterable[int]) -> None:
+    """Load these users in one query and hold them for the rest of the transaction, so
+    that ``session.get(User, id)`` finds them in the session (the requester a decision
+    notice tells, the name a reply shows)."""
+    kept = memo.memo(session, _ID_MEMO)
+    ids = sorted({i for i in user_ids if i is not None and i not in kept})
+    for start in range(0, len(ids), _CHUNK):
+        for user in session.scalars(_BY_IDS, {"ids": ids[start:start + _CHUNK]}):
+            kept[user.id] = user
 
 
 def effective_lang(user: User | None, enterprise: Enterprise | None) -> str:

@@ -70,8 +70,9 @@ def pipeline_settings(config: Config) -> PipelineSettings:
     )
 
 
-def command_handler(config: Config):
-    """commands.handle with the deployment's command options."""
+def command_handler(config: Config, many: bool = False):
+    """commands.handle with the deployment's command options (``many``: handle_many, the
+    same for a whole batch)."""
     import functools
     from decimal import Decimal
 
@@ -80,7 +81,7 @@ def command_handler(config: Config):
     pin_above = config.commands.approval_pin_above
     options = commands.Options(pin_above=Decimal(str(pin_above)) if pin_above > 0 else None,
                                utc_offset_hours=config.notify.utc_offset_hours)
-    return functools.partial(commands.handle, options=options)
+    return functools.partial(commands.handle_many if many else commands.handle, options=options)
 
 
 class GatewayService(MultiService):
@@ -97,6 +98,7 @@ class GatewayService(MultiService):
 
         self.pipeline = PipelineService(
             sessions, pipeline_settings(config), reactor=reactor, handle=command_handler(config),
+            handle_many=command_handler(config, many=True),
             approval_link=self._approval_link_maker(config), prepare=prepare,
         )
         self.pipeline.setServiceParent(self)

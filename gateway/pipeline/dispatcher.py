@@ -4,16 +4,20 @@ A claimed batch runs in one transaction: first the batch's enterprises and sende
 looked up at once (commands.senders), then every MO's command runs through the session
 (`commands.handle`), and the reply's outbox rows, the command_log rows and the "done"
 marks of the whole batch are written together, a few statements for all MOs: all of them
-or none (ARCHITECTURE.md, "Message path", step 3). A command that refuses changes
-nothing by itself (a writing command runs in its own savepoint: commands.runner), so the
-MOs of a batch need no savepoint each. If a command raises, or the batch write fails
-(say, another process already logged one of the MOs), a savepoint around the whole batch
-rolls every change back and the batch is done again one MO at a time, each MO's change
-and writes in its own savepoint, so one bad MO costs only itself: a command that raises
-then is rolled back to its savepoint and the user still gets a short "system busy"
-reply, logged with ok=False, so no MO is ever stuck. An MO that was already claimed
-`max_attempts` times (its batch kept dying) is answered the same way without running the
-command again.
+or none (ARCHITECTURE.md, "Message path", step 3). So are the audit entries and
+notifications its commands leave (erpcore.deferred: queued, one statement per table at
+the batch's end). The MOs of a batch need no savepoint each, and in a batch a writing
+command runs without one either (commands.runner.without_savepoints): nearly every
+refusal comes before the first write, and one that comes after raises instead. If a
+command raises, or the batch write fails (say, another process already logged one of the
+MOs), a savepoint around the whole batch rolls every change back (the queued rows too;
+what the batch left in memory is expired and its transaction memos forgotten) and the
+batch is done again one MO at a time, each MO's change and writes in its own savepoint,
+with the command in a savepoint of its own again, so one bad MO costs only itself: a
+command that raises then is rolled back to its savepoint and the user still gets a short
+"system busy" reply, logged with ok=False, so no MO is ever stuck. An MO that was already
+claimed `max_attempts` times (its batch kept dying) is answered the same way without
+running the command again.
 
 It runs on start-up (resume), when the inbox writer stored new MOs, and on a timer
 (abandoned claims whose lease ran out, long MOs whose parts stopped coming). After a
@@ -42,7 +46,8 @@ from datetime import timedelta
 from sqlalchemy.exc import DBAPIError, OperationalError
 from twisted.python.failure import Failure
 
-from erpcore import inbox, mo_texts, notifications, outbox
+from erpcore import deferred, inbox, mo_texts, notifications, outbox
+from erpcore.tenants import forget_transaction_memos
 from gateway.messages import InboundSms
 from gateway.pipeline.routing import Router
 from gateway.pipeline.db_worker import DbWorker, clock_now
@@ -63,6 +68,19 @@ def default_handle():
     return handle
 
 
+def _without_savepoints(session):
+    """The command runner's batch mode (commands.runner: no savepoint per command)."""
+    from commands.runner import without_savepoints
+
+    return without_savepoints(session)
+
+
+def default_handle_many():
+    from commands import handle_many
+
+    return handle_many
+
+
 def default_prepare():
     from commands.senders import prepare
 
@@ -78,6 +96,7 @@ class Dispatcher(PollingService):
         clock,
         service_code: str,
         handle: Callable | None = None,
+        handle_many: Callable | None = None,
         split: Callable | None = None,
         batch: int = 200,
         lease: float = 60.0,
@@ -99,6 +118,10 @@ class Dispatcher(PollingService):
         self._service_code = service_code
         self._router = router or Router(service_code)
         self._handle = handle or default_handle()
+        # A batch's MOs answered in one call, their commands carried out together
+        # (commands.handle_many); only with the command layer's own handle unless given.
+        self._handle_many = handle_many if handle_many is not None else (
+            default_handle_many() if handle is None else None)
         # Looks up a batch's senders at once; only with the command layer's own handle
         # unless given (a test's handle has no use for it).
         self._prepare = prepare if prepare is not None else (default_prepare() if handle is None else None)
@@ -245,8 +268,9 @@ class Dispatcher(PollingService):
         try:
             with session.begin_nested():
                 writes = _Writes()
-                for mo in mos:
-                    self._run_one(session, mo, now, counts, writes)
+                with deferred.deferring(session), _without_savepoints(session):
+                    self._run_batch(session, mos, now, counts, writes)
+                deferred.flush(session)  # the batch's audit entries and notifications
                 queued, claimed = writes.flush(session, now, self._reply_lease if claim_replies else None)
         except Exception as error:
             if transaction_lost(error):
@@ -255,9 +279,11 @@ class Dispatcher(PollingService):
                         len(mos), type(error).__name__, error)
             with self._metrics_lock:
                 self.retried_batches += 1
+            self._forget_batch(session, mos)
             counts = _Counts()
             claimed = []  # the one-by-one replies stay queued for the sender to claim
-            queued = sum(self._dispatch_one(session, mo, now, counts) for mo in mos)
+            with deferred.deferring(session):
+                queued = sum(self._dispatch_one(session, mo, now, counts) for mo in mos)
         with self._metrics_lock:  # passes may run on two threads at once
             self.handled += counts.handled
             self.command_errors += counts.errors
@@ -272,27 +298,46 @@ class Dispatcher(PollingService):
         except Exception:
             log.exception("looking up the senders of %d MOs at once failed; one by one instead", len(mos))
 
-    def _run_one(self, session, mo: inbox.StoredMo, now, counts, writes) -> None:
-        """One MO of a batch, no savepoint of its own: an exception ends the batch's try."""
-        if mo.attempts > self._max_attempts:
-            counts.given_up += 1
-            log.error("MO %s claimed %d times; answering 'busy' without running it",
-                      mo.id, mo.attempts)
-            self._finish(session, writes, mo, now, ERROR_REPLY, ERROR_COMMAND, False,
-                         kept_text=busy_kept_text(mo.text))
-            return
-        result = self._command(session, mo)
-        self._finish(
-            session, writes, mo, now, result.reply, result.command, result.ok,
-            result.enterprise_id, result.user_id, getattr(result, "kept_text", None),
-        )
-        counts.handled += 1
+    def _forget_batch(self, session, mos) -> None:
+        """After the batch's savepoint rolled back: what the batch left in memory goes too.
+        The rollback expires only the objects the unit of work changed, not those a
+        command updated in SQL and then set with ``set_committed_value`` (an order it
+        approved), and the transaction memos may hold what the batch read or wrote (who
+        decided an order): the one-by-one run reads them afresh, senders in one go."""
+        session.expire_all()
+        forget_transaction_memos(session)
+        if self._prepare is not None:
+            self._prepare_senders(session, mos)
+
+    def _run_batch(self, session, mos, now, counts, writes) -> None:
+        """The batch's MOs, none in a savepoint of its own: an exception ends the batch's
+        try. With a batch handler their commands are answered in one call."""
+        runnable = [mo for mo in mos if not self._gave_up(session, mo, now, counts, writes)]
+        if self._handle_many is None:
+            results = [self._command(session, mo) for mo in runnable]
+        else:
+            results = self._handle_many(session, [
+                (_sms(mo), self._router.service_code(mo.link, mo.recipient)) for mo in runnable])
+        for mo, result in zip(runnable, results, strict=True):
+            self._finish(
+                session, writes, mo, now, result.reply, result.command, result.ok,
+                result.enterprise_id, result.user_id, getattr(result, "kept_text", None),
+            )
+            counts.handled += 1
+
+    def _gave_up(self, session, mo: inbox.StoredMo, now, counts, writes) -> bool:
+        """Whether the MO was claimed too often (its batch kept dying): then it is answered
+        "busy" without running its command again."""
+        if mo.attempts <= self._max_attempts:
+            return False
+        counts.given_up += 1
+        log.error("MO %s claimed %d times; answering 'busy' without running it", mo.id, mo.attempts)
+        self._finish(session, writes, mo, now, ERROR_REPLY, ERROR_COMMAND, False,
+                     kept_text=busy_kept_text(mo.text))
+        return True
 
     def _command(self, session, mo: inbox.StoredMo):
-        sms = InboundSms(
-            link=mo.link, sender=mo.sender, recipient=mo.recipient, text=mo.text, smsc_id=mo.smsc_id,
-        )
-        return self._handle(session, sms, self._router.service_code(mo.link, mo.recipient))
+        return self._handle(session, _sms(mo), self._router.service_code(mo.link, mo.recipient))
 
     def _dispatch_one(self, session, mo: inbox.StoredMo, now, counts, writes=None) -> int:
         """Run one MO's command in a savepoint; its writes go to `writes` (the batch's,
@@ -301,6 +346,7 @@ class Dispatcher(PollingService):
             try:
                 with session.begin_nested():
                     result = self._command(session, mo)
+                    deferred.flush(session)  # its audit entries and notifications, in its savepoint
                     queued = self._finish(
                         session, writes, mo, now, result.reply, result.command, result.ok,
                         result.enterprise_id, result.user_id, getattr(result, "kept_text", None),
@@ -349,6 +395,10 @@ class Dispatcher(PollingService):
             reply[:MAX_REPLY_CHARS], mo.recipient, mo.sender, self._split, self._refs,
             fallback=ERROR_REPLY, what=f"reply to MO {mo.id}", inbox_id=mo.id, link=mo.link,
         )
+
+
+def _sms(mo: inbox.StoredMo) -> InboundSms:
+    return InboundSms(link=mo.link, sender=mo.sender, recipient=mo.recipient, text=mo.text, smsc_id=mo.smsc_id)
 
 
 def busy_kept_text(text: str) -> str | None:

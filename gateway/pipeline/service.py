@@ -58,6 +58,7 @@ class PipelineService(MultiService):
         clock=None,
         links: Sequence = (),
         handle: Callable | None = None,
+        handle_many: Callable | None = None,
         split: Callable | None = None,
         pool=None,
         approval_link: Callable | None = None,
@@ -81,7 +82,7 @@ class PipelineService(MultiService):
             orphan_retention=s.orphan_retention, router=self.router,
         )
         self.dispatcher = Dispatcher(
-            self.worker, clock, s.service_code, handle=handle, split=split,
+            self.worker, clock, s.service_code, handle=handle, handle_many=handle_many, split=split,
             batch=s.inbox_batch, lease=s.inbox_lease, max_attempts=s.command_attempts,
             part_timeout=s.part_timeout, seen_retention=s.seen_part_retention,
             poll_interval=s.poll_interval, on_queued=self.sender.wake, router=self.router,

@@ -233,3 +233,27 @@ def test_an_order_inserted_in_a_state_the_rules_do_not_give_is_corrected_by_its_
     session.expire_all()
     stored = session.get(orders.Order, order.id)
     assert (stored.state, stored.approval_level, stored.awaiting_role) == ("pending_approval", 1, "manager")
+
+
+def test_numbers_of_several_enterprises_are_taken_in_one_statement(session, world, statements):
+    """reserve_many: each enterprise its own consecutive numbers, one UPDATE for all whose
+    sequence exists (plus, on MariaDB, one locking read of the new values); an enterprise
+    without a sequence yet gets one."""
+    orders.reserve_numbers(session, world.demo, 2)  # demo's sequence exists, OTHER's not yet
+    assert orders.reserve_many(session, {world.demo: 3, world.other: 2}) == {
+        world.demo: ["1003", "1004", "1005"], world.other: ["1001", "1002"]}
+    statements.clear()
+    assert orders.reserve_many(session, {world.other: 1, world.demo: 2}) == {
+        world.demo: ["1006", "1007"], world.other: ["1003"]}
+    updates = [s for s in statements if s.startswith("UPDATE document_sequences")]
+    assert len(updates) == 1
+    assert len(statements) == (1 if session.get_bind().dialect.name == "sqlite" else 2)
+    assert orders.reserve_many(session, {world.demo: 0}) == {}
+
+
+def test_the_first_numbers_of_several_enterprises_make_their_sequences_in_one_insert(session, world, statements):
+    assert orders.reserve_many(session, {world.demo: 2, world.other: 1}) == {
+        world.demo: ["1001", "1002"], world.other: ["1001"]}
+    assert sum(s.startswith("INSERT INTO document_sequences") for s in statements) == 1
+    assert orders.reserve_many(session, {world.demo: 1, world.other: 1}) == {
+        world.demo: ["1003"], world.other: ["1002"]}

@@ -320,8 +320,10 @@ def create_across(
         for order in created:
             for name in ("state", "approval_level", "awaiting_role"):
                 set_committed_value(order, name, "draft" if name == "state" else None)
-    for enterprise_id in held:
-        mine = [order for order in created if order.enterprise_id == enterprise_id]
+    by_enterprise: dict[int, list[Order]] = {enterprise_id: [] for enterprise_id in held}
+    for order in created:
+        by_enterprise[order.enterprise_id].append(order)
+    for enterprise_id, mine in by_enterprise.items():
         trail = Trail(session, enterprise_id)
         for order in mine:
             trail.add(order.requester_user_id, "order.create", "order", order.id, None, order.snapshot())

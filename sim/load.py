@@ -26,6 +26,7 @@ from __future__ import annotations
 import random
 from collections import deque
 from dataclasses import dataclass, field
+from itertools import accumulate
 
 from twisted.internet import defer
 
@@ -113,6 +114,7 @@ class LoadRunner:
         self._next_due = 0.0
         self._pacer = None
         self._pumping = False
+        self._mix = None  # (commands, texts, running weight totals), see _mix_table
         self._done: defer.Deferred | None = None
 
     def run(self) -> defer.Deferred:
@@ -175,8 +177,16 @@ class LoadRunner:
     def _next_text(self) -> str:
         if len(self.commands) == 1:
             return self.commands[0][0]
-        texts = [text for text, _ in self.commands]
-        return self.rng.choices(texts, weights=[w for _, w in self.commands])[0]
+        texts, cumulative = self._mix_table()
+        return self.rng.choices(texts, cum_weights=cumulative)[0]
+
+    def _mix_table(self) -> tuple[list[str], list[float]]:
+        """The mix's texts and running weight totals, built once: `choices` draws the same
+        with cum_weights as with weights (it sums them itself), without the per-call sum."""
+        if self._mix is None or self._mix[0] is not self.commands:
+            texts = [text for text, _ in self.commands]
+            self._mix = (self.commands, texts, list(accumulate(w for _, w in self.commands)))
+        return self._mix[1], self._mix[2]
 
     # -- hearing back ------------------------------------------------------------------------
 

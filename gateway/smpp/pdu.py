@@ -283,6 +283,12 @@ def generic_nack(sequence: int, status: int) -> Pdu:
     return Pdu(CommandId.GENERIC_NACK, sequence, status)
 
 
+def deliver_sm_resp(sequence: int, status: int) -> bytes:
+    """The encoded deliver_sm_resp (empty message_id), as `encode(pdu.response(status))`
+    gives it: packed at once, since one goes back for every MO and every receipt."""
+    return HEADER.pack(HEADER.size + 1, CommandId.DELIVER_SM_RESP, status, sequence) + b"\0"
+
+
 # --- encoding ---------------------------------------------------------------------------
 
 # (field, maximum size including the NUL, status when bad)

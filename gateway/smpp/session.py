@@ -27,6 +27,7 @@ from gateway.smpp.pdu import (
     Sm,
     SmResp,
     Status,
+    deliver_sm_resp,
     encode,
     generic_nack,
 )
@@ -301,7 +302,7 @@ class EsmeSession(SessionCore):
             if done or self.state is State.CLOSED:
                 return
             done.append(status)
-            self._send(pdu.response(status=status))
+            self.listener.send_bytes(deliver_sm_resp(pdu.sequence, status))
 
         return reply
 

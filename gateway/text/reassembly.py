@@ -60,8 +60,15 @@ class Reassembler:
 
         Returns the dropped keys, (sender, reference, total), for logging.
         """
+        # The dict keeps insertion order, which is start order (a message's first part
+        # makes its entry): the stale ones are at the head, so stop at the first fresh
+        # one instead of reading every pending message on each call (once a submit_sm).
         now = self._clock.seconds()
-        stale = [key for key, p in self._pending.items() if now - p.started >= self.timeout]
+        stale = []
+        for key, pending in self._pending.items():
+            if now - pending.started < self.timeout:
+                break
+            stale.append(key)
         for key in stale:
             del self._pending[key]
         return stale

@@ -19,9 +19,12 @@ GSM_BASIC = frozenset(
 GSM_EXTENSION = frozenset("^{}\\[~]|€\f")
 
 
+GSM_ALL = GSM_BASIC | GSM_EXTENSION
+
+
 def is_gsm(text: str) -> bool:
     """True when the whole text can go as GSM 7-bit."""
-    return all(ch in GSM_BASIC or ch in GSM_EXTENSION for ch in text)
+    return GSM_ALL.issuperset(text)
 
 
 def _units(text: str) -> tuple[list[int], int, int]:
@@ -31,8 +34,28 @@ def _units(text: str) -> tuple[list[int], int, int]:
     return [2 if ord(ch) > 0xFFFF else 1 for ch in text], SINGLE_UCS2, PART_UCS2
 
 
+def _plain_parts(text: str) -> int | None:
+    """The parts of a text whose every character costs one unit (no GSM escape, no
+    surrogate pair: most replies), counted without a per-character list; None when
+    some character costs two (then `parts_needed` counts them one by one)."""
+    if GSM_ALL.issuperset(text):
+        if GSM_EXTENSION.isdisjoint(text):
+            single, part = SINGLE_GSM, PART_GSM
+        else:
+            return None
+    elif not text or max(text) <= "\uffff":
+        single, part = SINGLE_UCS2, PART_UCS2
+    else:
+        return None
+    length = len(text)
+    return 1 if length <= single else -(-length // part)
+
+
 def parts_needed(text: str) -> int:
     """Number of SMS the text takes (1 for the empty text)."""
+    plain = _plain_parts(text)
+    if plain is not None:
+        return plain
     costs, single, part = _units(text)
     if sum(costs) <= single:
         return 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 SEPARATORS = re.compile(r"[\s,#+]+")
 
@@ -19,8 +20,10 @@ def normalize_width(text: str) -> str:
     return unicodedata.normalize("NFKC", text or "").strip()
 
 
+@lru_cache(maxsize=1024)
 def fold(word: str) -> str:
-    """The form keywords are compared in: half-width and case-folded."""
+    """The form keywords are compared in: half-width and case-folded (remembered: a
+    batch looks up the same few keywords again and again)."""
     return normalize_width(word).casefold()
 
 

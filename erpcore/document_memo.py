@@ -172,11 +172,15 @@ def remember_approvers(session: Session, enterprise_ids: Iterable[int], roles: I
         "enterprise_ids": enterprise_ids, "roles": roles,
         "extra_ids": sorted({user_id for _eid, user_id, _role in extras}),
     }))
+    by_enterprise: dict[int, list] = {eid: [] for eid in enterprise_ids}
+    for user in users:  # in id order, as read
+        members = by_enterprise.get(user.enterprise_id)
+        if members is not None:
+            members.append(user)
     kept = memo.memo(session, _APPROVERS_MEMO)
-    for eid in enterprise_ids:
+    for eid, members in by_enterprise.items():
         for role in roles:
-            kept[eid, role] = tuple(u for u in users if u.enterprise_id == eid
-                                    and (u.role == role or (eid, u.id, role) in extras))
+            kept[eid, role] = tuple(u for u in members if u.role == role or (eid, u.id, role) in extras)
 
 
 def approvers_of(session: Session, enterprise_id: int, role: str) -> tuple | None:

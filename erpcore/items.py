@@ -178,9 +178,12 @@ def remember_skus(session: Session, queries: Iterable[tuple[int, str]]) -> int:
     keys = sorted({key for _eid, key in wanted})
     for start in range(0, len(keys), _CHUNK):
         rows.extend(session.scalars(_BY_SKUS, {"enterprise_ids": enterprise_ids, "skus": keys[start:start + _CHUNK]}))
+    by_loose: dict[tuple[int, str], list[Item]] = {}
+    for item in rows:  # each row's loose SKU once, not once per query
+        by_loose.setdefault((item.enterprise_id, _loose(item.sku)), []).append(item)
     kept = memo.memo(session, _SKU_MEMO)
     for eid, key in wanted:
-        close = [item for item in rows if item.enterprise_id == eid and _loose(item.sku) == _loose(key)]
+        close = by_loose.get((eid, _loose(key)), ())
         if len(close) == 1 and close[0].sku.upper() == key:
             kept[eid, key] = close[0]
     return len(kept)

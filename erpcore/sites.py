@@ -138,9 +138,12 @@ def remember_codes(session: Session, queries: Iterable[tuple[int, str]]) -> None
     for start in range(0, len(codes), _CHUNK):
         chunk = codes[start:start + _CHUNK]
         rows.extend(session.scalars(_BY_CODES, {"enterprise_ids": enterprise_ids, "codes": chunk}))
+    by_loose: dict[tuple[int, str], list[Site]] = {}
+    for site in rows:  # each row's loose code once, not once per query
+        by_loose.setdefault((site.enterprise_id, _loose(site.code)), []).append(site)
     kept = memo.memo(session, _CODE_MEMO)
     for eid, code in wanted:
-        close = [site for site in rows if site.enterprise_id == eid and _loose(site.code) == _loose(code)]
+        close = by_loose.get((eid, _loose(code)), ())
         if len(close) == 1 and close[0].code.upper() == code:
             kept[eid, code] = close[0]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint, bindparam, false, inspect, select, true, tuple_
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, validates
@@ -38,6 +39,19 @@ class InvalidMsisdn(UserError, ValueError):
 
 def normalize_msisdn(value: str) -> str:
     """The canonical digits of a phone number (see the module docstring for the rule)."""
+    if isinstance(value, str):
+        return _normalized(value)
+    return _normalize(value)
+
+
+@lru_cache(maxsize=4096)
+def _normalized(value: str) -> str:
+    """`_normalize`, remembered: a dispatcher batch normalizes each sender's number several
+    times (an error is raised again each time: lru_cache keeps only answers)."""
+    return _normalize(value)
+
+
+def _normalize(value) -> str:
     digits = _SEPARATORS.sub("", value or "")
     if digits.startswith("+"):
         digits = digits[1:]

@@ -6,10 +6,10 @@ is accepted and its TAC used.
 """
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import attrgetter
 
 from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, bindparam, func, inspect, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -178,15 +178,7 @@ def remember_skus(session: Session, queries: Iterable[tuple[int, str]]) -> int:
     keys = sorted({key for _eid, key in wanted})
     for start in range(0, len(keys), _CHUNK):
         rows.extend(session.scalars(_BY_SKUS, {"enterprise_ids": enterprise_ids, "skus": keys[start:start + _CHUNK]}))
-    by_loose: dict[tuple[int, str], list[Item]] = {}
-    for item in rows:  # each row's loose SKU once, not once per query
-        by_loose.setdefault((item.enterprise_id, _loose(item.sku)), []).append(item)
-    kept = memo.memo(session, _SKU_MEMO)
-    for eid, key in wanted:
-        close = by_loose.get((eid, _loose(key)), ())
-        if len(close) == 1 and close[0].sku.upper() == key:
-            kept[eid, key] = close[0]
-    return len(kept)
+    return len(memo.keep_unambiguous(session, _SKU_MEMO, wanted, rows, attrgetter("sku")))
 
 
 def remember_items(session: Session, item_ids: Iterable[int]) -> None:
@@ -222,8 +214,3 @@ def _plain(query: str) -> bool:
     return bool(query) and query.isascii() and query.isprintable()
 
 
-def _loose(text: str) -> str:
-    """Coarser than any collation the SKU comparison may use: case, accents and trailing
-    blanks ignored (MariaDB's utf8mb4_general_ci pads and folds accents)."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().rstrip()

@@ -15,6 +15,8 @@ The rules every memo here keeps:
 """
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Callable, Iterable
 from itertools import chain
 
 from sqlalchemy import event
@@ -22,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from erpcore.tenants import transaction_memo
 
-__all__ = ["forget", "forget_on_flush", "held", "memo", "settled"]
+__all__ = ["forget", "forget_on_flush", "held", "keep_unambiguous", "loose", "memo", "settled"]
 
 _WATCHED: dict[type, set[str]] = {}
 
@@ -81,3 +83,26 @@ def _forget_flushed(session: Session, _context, _instances) -> None:
         keys.update(_WATCHED.get(type(instance), ()))
     for key in keys:
         forget(session, key)
+
+
+def loose(text: str) -> str:
+    """Coarser than any collation a code comparison may use: case, accents and trailing
+    blanks ignored (MariaDB's utf8mb4_general_ci pads and folds accents)."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().rstrip()
+
+
+def keep_unambiguous(session: Session, key: str, wanted: Iterable[tuple[int, str]], rows: Iterable,
+                     code_of: Callable[[object], str]) -> dict:
+    """Keep in memo ``key``, for each (enterprise id, upper-case code) wanted, the one row of
+    ``rows`` with that code — only when no other row of the enterprise could match it
+    under a looser collation (those are left to the normal lookup)."""
+    by_loose: dict[tuple[int, str], list] = {}
+    for row in rows:  # each row's loose code once, not once per code wanted
+        by_loose.setdefault((row.enterprise_id, loose(code_of(row))), []).append(row)
+    kept = memo(session, key)
+    for enterprise_id, code in wanted:
+        close = by_loose.get((enterprise_id, loose(code)), ())
+        if len(close) == 1 and code_of(close[0]).upper() == code:
+            kept[enterprise_id, code] = close[0]
+    return kept

@@ -1,8 +1,8 @@
 """Sites: warehouses, retail halls, agents and service points of one enterprise."""
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
+from operator import attrgetter
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint, bindparam, func, or_, select
 from sqlalchemy import inspect
@@ -138,14 +138,7 @@ def remember_codes(session: Session, queries: Iterable[tuple[int, str]]) -> None
     for start in range(0, len(codes), _CHUNK):
         chunk = codes[start:start + _CHUNK]
         rows.extend(session.scalars(_BY_CODES, {"enterprise_ids": enterprise_ids, "codes": chunk}))
-    by_loose: dict[tuple[int, str], list[Site]] = {}
-    for site in rows:  # each row's loose code once, not once per query
-        by_loose.setdefault((site.enterprise_id, _loose(site.code)), []).append(site)
-    kept = memo.memo(session, _CODE_MEMO)
-    for eid, code in wanted:
-        close = by_loose.get((eid, _loose(code)), ())
-        if len(close) == 1 and close[0].code.upper() == code:
-            kept[eid, code] = close[0]
+    memo.keep_unambiguous(session, _CODE_MEMO, wanted, rows, attrgetter("code"))
 
 
 def remembered_code(session: Session, enterprise_id: int, query: str) -> Site | None:
@@ -160,7 +153,3 @@ def remembered_code(session: Session, enterprise_id: int, query: str) -> Site | 
     return site if site.code.upper() == code else None
 
 
-def _loose(text: str) -> str:
-    """Coarser than any collation the code comparison may use (see items._loose)."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().rstrip()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import event
 
 from erpcore.db import session_scope
 from erpcore.demo import seed_demo
@@ -13,6 +14,7 @@ from erpcore.sites import Site
 from erpcore.stock import StockLevel
 from erpcore.tenants import Enterprise
 from erpcore.users import User
+from tests.erpcore.documents_helpers import build_world
 
 
 def seed_other(session) -> Enterprise:
@@ -52,3 +54,23 @@ def seeded(sessionmaker):
 def session(seeded):
     with session_scope(seeded) as session:
         yield session
+
+
+@pytest.fixture
+def world(session):
+    """The documents world (tests.erpcore.documents_helpers.build_world) in ``session``."""
+    return build_world(session)
+
+
+@pytest.fixture
+def statements(session):
+    """The SQL statements the session's connection sends from now on, blanks collapsed."""
+    seen: list[str] = []
+    engine = session.get_bind()
+
+    def record(_conn, _cursor, statement, *_args):
+        seen.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)

@@ -6,12 +6,7 @@ import pytest
 
 from erpcore import alerts, events, movements, notifications
 from erpcore.errors import NotFound, PermissionDenied
-from tests.erpcore.documents_helpers import build_world, level
-
-
-@pytest.fixture
-def world(session):
-    return build_world(session)
+from tests.erpcore.documents_helpers import level
 
 
 def ship(session, world, quantity, site="HALL1", sku="X100"):

@@ -5,7 +5,7 @@ takes the rows queued inside it. A notification's key is still stored once."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from erpcore import audit, deferred, events, notifications
@@ -13,24 +13,6 @@ from erpcore.audit import AuditEntry
 from erpcore.db import session_scope
 from erpcore.notifications import StoredNotification
 from tests.erpcore.documents_helpers import build_world
-
-
-@pytest.fixture
-def world(session):
-    return build_world(session)
-
-
-@pytest.fixture
-def statements(session):
-    seen: list[str] = []
-    engine = session.get_bind()
-
-    def record(_conn, _cursor, statement, *_args):
-        seen.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(engine, "before_cursor_execute", record)
 
 
 def entry(session, world, name: str) -> None:

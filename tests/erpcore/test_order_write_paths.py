@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from erpcore import approvals, audit, events, movements, notifications, orders
 from erpcore.audit import AuditEntry
@@ -19,25 +19,6 @@ from erpcore.orders import LineIn
 from erpcore.sites import Site
 from erpcore.stock import StockLevel
 from tests.erpcore.documents_helpers import build_world, level
-
-
-@pytest.fixture
-def world(session):
-    return build_world(session)
-
-
-@pytest.fixture
-def statements(session):
-    """The SQL statements the session's connection sends from now on."""
-    seen: list[str] = []
-    engine = session.get_bind()
-
-    def record(_conn, _cursor, statement, *_args):
-        seen.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(engine, "before_cursor_execute", record)
 
 
 def purchase(session, world, quantity: int, price: str, submit: bool = False, requester: str = "zhang"):

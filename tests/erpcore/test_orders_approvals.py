@@ -17,11 +17,6 @@ from tests.erpcore.documents_helpers import build_world, level
 
 
 @pytest.fixture
-def world(session):
-    return build_world(session)
-
-
-@pytest.fixture
 def published():
     """Every ApprovalRequested / DocumentDecided published during the test."""
     seen: list = []

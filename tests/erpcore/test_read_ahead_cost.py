@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
-from erpcore import items, sites
+from erpcore import memo
 from erpcore.items import Item, find_item, remember_skus, remembered_item
 from erpcore.sites import Site, remember_codes, remembered_code
 from erpcore.tenants import Enterprise
@@ -21,14 +21,15 @@ def demo_id(session) -> int:
     return session.scalars(select(Enterprise.id).where(Enterprise.code == "DEMO")).one()
 
 
-def counting(monkeypatch, module) -> list[str]:
+def counting(monkeypatch) -> list[str]:
+    """The texts erpcore.memo folds loosely from now on."""
     seen: list[str] = []
-    original = module._loose
+    original = memo.loose
 
     def loose(text: str) -> str:
         seen.append(text)
         return original(text)
-    monkeypatch.setattr(module, "_loose", loose)
+    monkeypatch.setattr(memo, "loose", loose)
     return seen
 
 
@@ -38,7 +39,7 @@ def test_remember_skus_folds_each_row_and_query_once(session, monkeypatch):
                      for n in range(COUNT)])
     session.flush()
     queries = [(eid, f"k{n}") for n in range(COUNT)]
-    folded = counting(monkeypatch, items)
+    folded = counting(monkeypatch)
     remember_skus(session, queries)
     assert len(folded) <= 2 * COUNT
     for n in range(COUNT):
@@ -50,7 +51,7 @@ def test_remember_codes_folds_each_row_and_query_once(session, monkeypatch):
     eid = demo_id(session)
     session.add_all([Site(enterprise_id=eid, code=f"S{n}", name=f"S{n}", kind="warehouse") for n in range(COUNT)])
     session.flush()
-    folded = counting(monkeypatch, sites)
+    folded = counting(monkeypatch)
     remember_codes(session, [(eid, f"s{n}") for n in range(COUNT)])
     assert len(folded) <= 2 * COUNT
     for n in range(COUNT):

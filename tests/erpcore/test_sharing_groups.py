@@ -11,12 +11,6 @@ from sqlalchemy import func, select
 from erpcore import clouds, services, sharing
 from erpcore.errors import Conflict, NotFound, PermissionDenied
 from erpcore.tenants import Enterprise
-from tests.erpcore.documents_helpers import build_world
-
-
-@pytest.fixture
-def world(session):
-    return build_world(session)
 
 
 @pytest.fixture

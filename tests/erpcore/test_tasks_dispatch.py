@@ -6,17 +6,11 @@ import pytest
 from erpcore import notifications, tasks
 from erpcore.errors import NotFound, PermissionDenied
 from erpcore.tasks import Location
-from tests.erpcore.documents_helpers import build_world
 
 # Around Xiamen: the task, a clerk 1 km away, one 8 km away.
 TASK_AT = Location(cell_id="460-00-1001", lat=24.4798, lon=118.0894)
 NEAR = Location(cell_id="460-00-2002", lat=24.4888, lon=118.0894)
 FAR = Location(cell_id="460-00-3003", lat=24.5518, lon=118.0894)
-
-
-@pytest.fixture
-def world(session):
-    return build_world(session)
 
 
 def place(session, world, username, state, location):

@@ -14,6 +14,17 @@ from tests.commands.test_prefetch import (  # noqa: F401 - world is a fixture
     OTHER_NUMBER, TRICKY_BATCH, counting, mo, open_transaction, snapshot, world,
 )
 
+@pytest.fixture(autouse=True)
+def one_moment(monkeypatch):
+    """Every audit entry at one moment: STATUS replies name the minute an order was made,
+    and the runs compared would differ when a minute turns between them."""
+    from datetime import datetime
+
+    from erpcore import audit
+
+    monkeypatch.setattr(audit, "clock", lambda: datetime(2026, 11, 22, 9, 30))
+
+
 ORDERS_BATCH = [
     mo(CLERK, "DH X100 1"),  # 1004
     mo(KEEPER, "ORDER X100 2"),  # a storekeeper may not order: refused while planning

@@ -69,15 +69,19 @@ TRICKY_BATCH = [
 ]
 
 
-def run_batch(sessionmaker, mos, prepared: bool, statements: list | None = None):
+def run_batch(sessionmaker, mos, prepared: bool, statements: list | None = None, prepare_fails: bool = False):
     """The replies to ``mos`` run in one transaction as the dispatcher runs a batch, and
     what they left in the database; rolled back afterwards. ``statements``, if given,
-    receives the SQL the commands ran (not the preparation's)."""
+    receives the SQL the commands ran (not the preparation's). ``prepare_fails``: the
+    preparation must raise (the dispatcher goes on without it)."""
     session = sessionmaker()
     try:
         with session.begin():
             open_transaction(session)
-            if prepared:
+            if prepare_fails:
+                with pytest.raises(RuntimeError):
+                    prepare(session, [(sms, DEMO_SERVICE_CODE) for sms in mos])
+            elif prepared:
                 prepare(session, [(sms, DEMO_SERVICE_CODE) for sms in mos])
             with counting(session, statements):
                 with session.begin_nested():
@@ -209,19 +213,7 @@ def test_a_preparation_that_fails_half_way_only_costs_queries(world, monkeypatch
         raise RuntimeError("lost the read")
     monkeypatch.setattr(document_memo, "remember_decisions", broken)
 
-    session = world()
-    try:
-        with session.begin():
-            open_transaction(session)
-            with pytest.raises(RuntimeError):
-                prepare(session, [(sms, DEMO_SERVICE_CODE) for sms in TRICKY_BATCH])
-            with session.begin_nested():
-                replies = [(o.reply, o.ok, o.command) for o in
-                           (commands.handle(session, sms, DEMO_SERVICE_CODE) for sms in TRICKY_BATCH)]
-            left = snapshot(session)
-            session.rollback()
-    finally:
-        session.close()
+    replies, left = run_batch(world, TRICKY_BATCH, prepared=True, prepare_fails=True)
     assert replies == plain[0]
     assert left == plain[1]
 

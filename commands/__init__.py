@@ -178,7 +178,8 @@ def handle_many(
                     else:
                         pending.add(index, ctx, command, args, plan)
                         planned = command.name
-                        touched.add(touches)
+                        if touches is not None:
+                            touched.add(touches)
                         queue.popleft()
                         continue
                 outcomes[index] = _kept(registry, parsed_texts[index], outcome)

@@ -15,10 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from erpcore import audit, events, stock
-from erpcore.movements import (
-    KINDS, NUMBER_PREFIX, InsufficientStock, InvalidMovement, Moved, Movement, _check_sites,
-    _check_tenant_sites, _tenant_item, clock,
-)
+from erpcore.movements import NUMBER_PREFIX, InsufficientStock, Moved, Movement, check, clock
 from erpcore.stock import StockLevel
 
 
@@ -95,19 +92,10 @@ def make_many(session: Session, specs: list[Spec], trails: dict[int, audit.Trail
 
 
 def _checked(session: Session, spec: Spec):
-    """The spec's item, after the checks ``make_movement`` makes (no IMEIs here)."""
-    if spec.kind not in KINDS:
-        raise InvalidMovement(f"unknown movement kind {spec.kind!r}", kind=spec.kind, allowed=KINDS)
-    if isinstance(spec.quantity, bool) or not isinstance(spec.quantity, int) or spec.quantity <= 0:
-        raise InvalidMovement("the quantity must be a whole number above zero", quantity=spec.quantity)
-    if spec.reference is not None and len(spec.reference) > 64:
-        raise InvalidMovement("a reference is at most 64 characters", reference=spec.reference)
-    _check_sites(spec.kind, spec.from_site_id, spec.to_site_id)
-    item = _tenant_item(session, spec.enterprise_id, spec.item_id)
-    _check_tenant_sites(session, spec.enterprise_id, [s for s in (spec.from_site_id, spec.to_site_id) if s is not None])
-    if item.serialised:
-        raise InvalidMovement(f"item {item.sku} moves by IMEI", code="movement.imeis_required")
-    return item
+    """The spec's item, after the checks ``make_movement`` makes (no IMEIs here: a
+    serialised item is refused)."""
+    return check(session, spec.enterprise_id, spec.kind, spec.item_id, spec.quantity, spec.from_site_id,
+                 spec.to_site_id, spec.reference)
 
 
 def _write_levels(session: Session, levels: dict, current: dict, pairs: list[tuple[int, int]]) -> None:

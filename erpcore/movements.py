@@ -97,6 +97,29 @@ def _check_sites(kind: str, from_site_id: int | None, to_site_id: int | None) ->
         raise InvalidMovement("a transfer needs two different sites", kind=kind)
 
 
+def check(session: Session, enterprise_id: int, kind: str, item_id: int, quantity, from_site_id: int | None,
+          to_site_id: int | None, reference: str | None, imeis: Sequence[str] = ()) -> Item:
+    """The movement's item, after every check that refuses a movement before it is made
+    (its IMEIs' own checks aside): ``make_movement`` and erpcore.movement_batch."""
+    if kind not in KINDS:
+        raise InvalidMovement(f"unknown movement kind {kind!r}", kind=kind, allowed=KINDS)
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        raise InvalidMovement("the quantity must be a whole number above zero", quantity=quantity)
+    if imeis and quantity != len(imeis):
+        raise InvalidMovement(f"quantity {quantity} but {len(imeis)} IMEIs", quantity=quantity,
+                              imei_count=len(imeis))
+    if reference is not None and len(reference) > 64:
+        raise InvalidMovement("a reference is at most 64 characters", reference=reference)
+    _check_sites(kind, from_site_id, to_site_id)
+    item = _tenant_item(session, enterprise_id, item_id)
+    _check_tenant_sites(session, enterprise_id, [s for s in (from_site_id, to_site_id) if s is not None])
+    if item.serialised and not imeis:
+        raise InvalidMovement(f"item {item.sku} moves by IMEI", code="movement.imeis_required")
+    if imeis and not item.serialised:
+        raise InvalidMovement(f"item {item.sku} is not serialised", code="movement.imeis_unexpected")
+    return item
+
+
 def _tenant_item(session: Session, enterprise_id: int, item_id: int) -> Item:
     """The item if it is the enterprise's (from the session when already loaded)."""
     item = session.get(Item, item_id) if isinstance(item_id, int) and not isinstance(item_id, bool) else None
@@ -192,25 +215,10 @@ def make_movement(
 ) -> Moved:
     """``move``, telling what it did. ``trail``: the caller's audit trail takes the
     movement's entry (written with the caller's own); else it is written at once."""
-    if kind not in KINDS:
-        raise InvalidMovement(f"unknown movement kind {kind!r}", kind=kind, allowed=KINDS)
     imeis = list(imeis)
     if imeis and quantity is None:
         quantity = len(imeis)
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-        raise InvalidMovement("the quantity must be a whole number above zero", quantity=quantity)
-    if imeis and quantity != len(imeis):
-        raise InvalidMovement(f"quantity {quantity} but {len(imeis)} IMEIs", quantity=quantity,
-                              imei_count=len(imeis))
-    if reference is not None and len(reference) > 64:
-        raise InvalidMovement("a reference is at most 64 characters", reference=reference)
-    _check_sites(kind, from_site_id, to_site_id)
-    item = _tenant_item(session, enterprise_id, item_id)
-    _check_tenant_sites(session, enterprise_id, [s for s in (from_site_id, to_site_id) if s is not None])
-    if item.serialised and not imeis:
-        raise InvalidMovement(f"item {item.sku} moves by IMEI", code="movement.imeis_required")
-    if imeis and not item.serialised:
-        raise InvalidMovement(f"item {item.sku} is not serialised", code="movement.imeis_unexpected")
+    item = check(session, enterprise_id, kind, item_id, quantity, from_site_id, to_site_id, reference, imeis)
     new_imeis: list[str] = []
     known_imeis: list[str] = []
     if imeis:
@@ -235,24 +243,14 @@ def make_movement(
         "actor_user_id": actor_user_id, "created_at": clock(),
     }).inserted_primary_key[0]
     number = f"{NUMBER_PREFIX}{movement_id:08d}"
-    numbered = {"movement_id": movement_id, "movement_number": number}
-    # MySQL/MariaDB: the number goes with the first level's UPDATE (one statement, two
-    # tables), a round trip less; elsewhere (SQLite: no round trips) on its own.
-    if not levels or session.get_bind().dialect.name not in ("mysql", "mariadb"):
-        session.execute(_SET_NUMBER, numbered)
-        numbered = None
+    session.execute(_SET_NUMBER, {"movement_id": movement_id, "movement_number": number})
     after = {site_id: before[site_id] + delta for site_id, delta in deltas.items()}
     for site_id, quantity_after in after.items():
         if site_id not in levels:
             session.execute(_INSERT_LEVEL, {"item_id": item.id, "site_id": site_id, "quantity": quantity_after})
             continue
         level_id = levels[site_id][0]
-        level = {"level_id": level_id, "level_quantity": quantity_after}
-        if numbered is None:
-            session.execute(_SET_LEVEL, level)
-        else:
-            session.execute(_SET_LEVEL_AND_NUMBER, {**level, **numbered})
-            numbered = None
+        session.execute(_SET_LEVEL, {"level_id": level_id, "level_quantity": quantity_after})
         loaded = session.identity_map.get(session.identity_key(StockLevel, level_id))
         if loaded is not None:  # a StockLevel the session holds: as the row is now
             set_committed_value(loaded, "quantity", quantity_after)
@@ -281,11 +279,6 @@ _INSERT_MOVEMENT = insert(_MOVEMENTS)
 _SET_NUMBER = update(_MOVEMENTS).where(_MOVEMENTS.c.id == bindparam("movement_id")).values(
     number=bindparam("movement_number"))
 _INSERT_LEVEL = insert(_LEVELS)
-_SET_LEVEL_AND_NUMBER = update(_MOVEMENTS).where(  # the level is of the movement's item: joined on it
-    _MOVEMENTS.c.id == bindparam("movement_id"), _LEVELS.c.id == bindparam("level_id"),
-    _LEVELS.c.item_id == _MOVEMENTS.c.item_id).values({
-        _MOVEMENTS.c.number: bindparam("movement_number"), _LEVELS.c.quantity: bindparam("level_quantity"),
-        _LEVELS.c.updated_at: func.now()})
 _SET_LEVEL = update(_LEVELS).where(_LEVELS.c.id == bindparam("level_id")).values(
     quantity=bindparam("level_quantity"), updated_at=func.now())
 

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import secrets
 import sys
 
 from erpcore import db
+from gateway import heap
 from gateway.config import Config, GatewaySection, LinkSection, WebSection
 from gateway.logs import setup_logging
 
@@ -26,16 +26,6 @@ def _serve(reactor, service, on_started=None) -> None:
 GIL_SWITCH_INTERVAL = 0.0005
 
 
-def freeze_start_up_heap() -> None:
-    """Move every object alive after start-up (modules, classes, SQLAlchemy mappers and
-    compiled statements, templates: most of the heap) out of the garbage collector's
-    sight. A full collection otherwise walks all of them: ~100 ms with the reactor
-    stopped, the longest pause of a WAP page (bench/README.md "WAP pages"). They stay
-    alive for the whole run anyway, so nothing is lost by never collecting them."""
-    gc.collect()
-    gc.freeze()
-
-
 def run_gateway(config: Config, upgrade: bool = True) -> int:
     from twisted.internet import reactor
 
@@ -46,7 +36,7 @@ def run_gateway(config: Config, upgrade: bool = True) -> int:
     if upgrade:
         db.upgrade(config.gateway.database)
     _serve(reactor, build_gateway(config, reactor))
-    freeze_start_up_heap()
+    heap.settle()
     reactor.run()
     return 0
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from gateway import heap
 from sim.outcomes import OutcomeError, parse_outcomes
 
 DEFAULT_LISTEN = "tcp:2775"
@@ -140,6 +141,7 @@ def cmd_smsc(args: argparse.Namespace) -> int:
                   f"{cmpp}control API {service.control_url() or 'off'}. Ctrl-C stops it.", flush=True)
 
         service.when_listening().addCallback(ready)
+        heap.settle()
         return defer.Deferred()  # runs until Ctrl-C
 
     return _react(task, main)
@@ -202,6 +204,7 @@ def cmd_load(args: argparse.Namespace) -> int:
                      if args.team_size else "")
             print(f"load: {args.count} commands from {args.phones} handsets{teams}"
                   f"{f' at {args.rate:g}/s' if args.rate else ''}...", flush=True)
+            heap.settle()
             report = yield runner.run()
             print(format_report(report), flush=True)
             result["status"] = 0 if report.replied and report.complete else 1

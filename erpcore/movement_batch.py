@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, case, func, insert, select, tuple_, update
+from sqlalchemy import bindparam, func, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from erpcore import audit, events, stock
+from erpcore.keyed_update import KeyedUpdate
 from erpcore.movements import NUMBER_PREFIX, InsufficientStock, Moved, Movement, check, clock
 from erpcore.stock import StockLevel
 
@@ -70,8 +71,8 @@ def make_many(session: Session, specs: list[Spec], trails: dict[int, audit.Trail
         "reference": spec.reference, "actor_user_id": spec.actor_user_id, "created_at": at,
     } for spec in specs]))
     numbers = {movement_id: f"{NUMBER_PREFIX}{movement_id:08d}" for movement_id in ids}
-    session.execute(update(_MOVEMENTS).where(_MOVEMENTS.c.id.in_(ids)).values(
-        number=case(numbers, value=_MOVEMENTS.c.id)))
+    for statement, params in _NUMBER_BY_ID.statements(numbers):
+        session.execute(statement, params)
     _write_levels(session, levels, current, pairs)
 
     moved = []
@@ -102,9 +103,8 @@ def _write_levels(session: Session, levels: dict, current: dict, pairs: list[tup
     """The levels as the movements left them: one UPDATE of those that exist, one INSERT
     of the others; loaded StockLevel objects are set to match, read-ahead ones forgotten."""
     changed = {levels[pair][0]: current[pair] for pair in pairs if pair in levels}
-    if changed:
-        session.execute(update(_LEVELS).where(_LEVELS.c.id.in_(list(changed))).values(
-            quantity=case(changed, value=_LEVELS.c.id), updated_at=func.now()))
+    for statement, params in _QUANTITY_BY_ID.statements(changed):
+        session.execute(statement, params)
     new = [{"item_id": item_id, "site_id": site_id, "quantity": current[item_id, site_id]}
            for item_id, site_id in pairs if (item_id, site_id) not in levels]
     if new:
@@ -120,6 +120,9 @@ def _write_levels(session: Session, levels: dict, current: dict, pairs: list[tup
 
 _MOVEMENTS, _LEVELS = Movement.__table__, StockLevel.__table__
 _INSERT_MOVEMENTS = insert(_MOVEMENTS).returning(_MOVEMENTS.c.id, sort_by_parameter_order=True)
+_NUMBER_BY_ID = KeyedUpdate(_MOVEMENTS.c.id, lambda number: update(_MOVEMENTS).values(number=number))
+_QUANTITY_BY_ID = KeyedUpdate(_LEVELS.c.id, lambda quantity: update(_LEVELS).values(
+    quantity=quantity, updated_at=func.now()))
 # In (item, site) order: two batches take the rows they share in the same order.
 _LOCK_LEVELS = select(StockLevel.id, StockLevel.item_id, StockLevel.site_id, StockLevel.quantity).where(
     tuple_(StockLevel.item_id, StockLevel.site_id).in_(bindparam("pairs", expanding=True))

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import Integer, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import Integer, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from erpcore.inbox import as_timedelta, chunks, clip, execute, round_trip_each, skip_locked
+from erpcore.keyed_update import KeyedUpdate
 from erpcore.messaging_models import (
     ADDRESS_LEN,
     CODING_LEN,
@@ -238,8 +239,8 @@ def mark_submitted(
         by_smsc[sid] = oid
         pairs.append((oid, sid))
     if round_trip_each(session):
-        for chunk in chunks(pairs, _CASE_BUCKETS[-1]):
-            execute(session, *_submitted_case(chunk, now))
+        for statement, params in _SUBMITTED_BY_ID.statements(dict(pairs), b_now=now):
+            execute(session, statement, params)
     else:
         execute(session, _SUBMITTED, [{"b_id": oid, "b_smsc": sid, "b_now": now} for oid, sid in pairs])
     waiting = execute(session, _FIRST_ORPHANS).all()
@@ -250,30 +251,9 @@ def mark_submitted(
     return _match_orphans(session, by_smsc, now, waiting)
 
 
-#: Sizes of the one-statement submit record (padded up to one of them, so that a few
-#: statement shapes serve every batch and stay in SQLAlchemy's compiled cache).
-_CASE_BUCKETS = (4, 16, 64, 256)
-_SUBMITTED_CASE: dict[int, object] = {}
-
-
-def _submitted_case(pairs: Sequence[tuple[int, str]], now: datetime) -> tuple[object, dict]:
-    """UPDATE ... SET smsc_id = CASE id WHEN .. THEN .. END WHERE id IN (..) for up to the
-    largest bucket of (outbox id, smsc id) pairs: one round trip for the whole batch."""
-    size = next(b for b in _CASE_BUCKETS if b >= len(pairs))
-    statement = _SUBMITTED_CASE.get(size)
-    if statement is None:
-        statement = (
-            update(outbox_t).where(_c.id.in_(_IDS))
-            .values(state="sent", submitted_at=bindparam("b_now"), lease_until=None,
-                    smsc_id=case(*((_c.id == bindparam(f"i{k}"), bindparam(f"s{k}")) for k in range(size)),
-                                 else_=_c.smsc_id))
-        )
-        _SUBMITTED_CASE[size] = statement
-    padded = list(pairs) + [pairs[-1]] * (size - len(pairs))  # a repeated WHEN changes nothing
-    params = {"ids": [oid for oid, _ in pairs], "b_now": now}
-    for k, (oid, sid) in enumerate(padded):
-        params[f"i{k}"], params[f"s{k}"] = oid, sid
-    return statement, params
+#: The submit record as one statement: each row its own SMS centre id.
+_SUBMITTED_BY_ID = KeyedUpdate(_c.id, lambda smsc_id: update(outbox_t).values(
+    state="sent", submitted_at=bindparam("b_now"), lease_until=None, smsc_id=smsc_id))
 
 
 def mark_retry(session: Session, outbox_id: int, next_attempt_at: datetime, error: str) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from sqlalchemy import ForeignKey, String, bindparam, case, func, insert, select, update
+from sqlalchemy import ForeignKey, String, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from erpcore.base import MYSQL_TABLE_OPTIONS, Base
+from erpcore.keyed_update import KeyedUpdate
 
 FIRST_NUMBER = 1001
 
@@ -65,6 +66,17 @@ _BUMP_LAST_INSERT_ID = update(_SEQUENCES).where(*_THIS_SEQUENCE).values(
 _NEXT_VALUE = select(_SEQUENCES.c.next_value).where(*_THIS_SEQUENCE)
 
 
+def _bump_by(count):
+    return update(_SEQUENCES).where(_SEQUENCES.c.name == bindparam("sequence_name")).values(
+        next_value=_SEQUENCES.c.next_value + count)
+
+
+# Each enterprise's sequence by its own count (reserve_many).
+_BUMP_EACH = KeyedUpdate(_SEQUENCES.c.enterprise_id, _bump_by)
+_BUMP_EACH_RETURNING = KeyedUpdate(_SEQUENCES.c.enterprise_id, lambda count: _bump_by(count).returning(
+    _SEQUENCES.c.enterprise_id, _SEQUENCES.c.next_value))
+
+
 def reserve_many(session: Session, counts: Mapping[int, int], name: str = "order") -> dict[int, list[str]]:
     """``reserve_numbers`` for several enterprises at once (a dispatcher batch's orders):
     one UPDATE bumps every sequence, locking the rows in key order (two batches never
@@ -77,12 +89,13 @@ def reserve_many(session: Session, counts: Mapping[int, int], name: str = "order
         return {enterprise_id: reserve_numbers(session, enterprise_id, count, name)
                 for enterprise_id, count in wanted.items()}
     ids = sorted(wanted)
-    bump = update(_SEQUENCES).where(_SEQUENCES.c.name == name, _SEQUENCES.c.enterprise_id.in_(ids)).values(
-        next_value=_SEQUENCES.c.next_value + case(wanted, value=_SEQUENCES.c.enterprise_id))
     if session.get_bind().dialect.update_returning:
-        ends = dict(session.execute(bump.returning(_SEQUENCES.c.enterprise_id, _SEQUENCES.c.next_value)).all())
+        ends = {}
+        for statement, params in _BUMP_EACH_RETURNING.statements(wanted, sequence_name=name):
+            ends.update(session.execute(statement, params).all())
     else:
-        session.execute(bump)
+        for statement, params in _BUMP_EACH.statements(wanted, sequence_name=name):
+            session.execute(statement, params)
         ends = dict(session.execute(
             select(_SEQUENCES.c.enterprise_id, _SEQUENCES.c.next_value)
             .where(_SEQUENCES.c.name == name, _SEQUENCES.c.enterprise_id.in_(ids)).with_for_update()).all())

@@ -1,7 +1,7 @@
 """The garbage collector's settings for a long-running merp process (the gateway, the
 simulator under load).
 
-Two measured costs (bench/README.md "Garbage collection"):
+Two measured costs (bench/README.md "Garbage collection and compiled statements"):
 
 * A full collection walks every object alive, and most of the heap is start-up's
   (modules, classes, SQLAlchemy mappers and compiled statements, templates): ~100 ms
@@ -12,8 +12,8 @@ Two measured costs (bench/README.md "Garbage collection"):
   replies) that live until the batch commits; with 700 the collector walks them dozens
   of times a batch and promotes them into older generations, where they are walked
   again. With 10,000 most of them die by reference counting before any collection sees
-  them: on the ORDER/APPROVE/STOCK mix the gateway's collection time fell from ~1.3 s to
-  ~0.5 s of CPU per 6,000 commands, ~10 % of its CPU. Cyclic garbage is still collected,
+  them: on the ORDER/APPROVE/STOCK mix a gateway's collections took ~1.3 s of its ~10 s
+  of CPU per 6,000 commands, ~0.5-0.8 s with 10,000. Cyclic garbage is still collected,
   only in larger steps.
 """
 from __future__ import annotations

@@ -6,8 +6,15 @@ listen to it) instead of speaking SMPP themselves.
 """
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
+from itertools import islice
+
+#: Messages a handset keeps (the newest). A real phone's inbox is bounded too; without a
+#: bound a long load run kept every reply (~1.4 a command) for the whole run, and each
+#: full garbage collection walked them all.
+KEEP = 1000
 
 
 @dataclass(frozen=True)
@@ -27,28 +34,28 @@ Listener = Callable[["Handset", HandsetMessage], None]
 
 
 class Handset:
-    """A phone number and the messages it has received, in order."""
+    """A phone number and the newest `KEEP` messages it has received, in order. Sequence
+    numbers go on counting past the ones dropped, so a reader's cursor stays valid."""
 
-    def __init__(self, msisdn: str):
+    def __init__(self, msisdn: str, keep: int = KEEP):
         self.msisdn = msisdn
-        self.inbox: list[HandsetMessage] = []
+        self.inbox: deque[HandsetMessage] = deque(maxlen=keep)
+        self.last_seq = 0  # of the newest message: every message ever received counts
         self._listeners: list[Listener] = []
 
     def receive(self, sender: str, text: str, time: float) -> HandsetMessage:
         """Store a message and tell the listeners (a copy of the list: they may unsubscribe)."""
-        message = HandsetMessage(len(self.inbox) + 1, sender, text, time)
+        self.last_seq += 1
+        message = HandsetMessage(self.last_seq, sender, text, time)
         self.inbox.append(message)
         for listener in list(self._listeners):
             listener(self, message)
         return message
 
     def messages_after(self, seq: int) -> list[HandsetMessage]:
-        """Messages with a sequence number above `seq` (sequence numbers are list index + 1)."""
-        return self.inbox[max(seq, 0):]
-
-    @property
-    def last_seq(self) -> int:
-        return len(self.inbox)
+        """Kept messages with a sequence number above `seq`."""
+        first_kept = self.last_seq - len(self.inbox) + 1
+        return list(islice(self.inbox, max(seq + 1 - first_kept, 0), None))
 
     def add_listener(self, listener: Listener) -> None:
         self._listeners.append(listener)

@@ -321,7 +321,7 @@ def test_submitted_parts_joined_by_a_udh_reach_the_handset_as_one_message():
     esme.bind()
     udh = bytes.fromhex("0500037F0201")
     esme.submit(udh + "第一部分".encode("utf-16-be"), esm_class=0x40, data_coding=8, registered_delivery=0)
-    assert smsc.phonebook.get("13800000001").inbox == []
+    assert list(smsc.phonebook.get("13800000001").inbox) == []
     udh2 = bytes.fromhex("0500037F0202")
     esme.submit(udh2 + "第二".encode("utf-16-be"), esm_class=0x40, data_coding=8, registered_delivery=0)
     (message,) = smsc.phonebook.get("13800000001").inbox

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 from commands import runner
 from commands.registry import Command, Context, Group, Reply
+from erpcore.db import transaction_lost
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,8 @@ def _carry_out(session, entries: list[_Planned]) -> list[tuple[int, Context, Com
             results = group.carry_out(session, [(e.ctx, e.plan) for e in entries])
             replies = [group.answer(e.ctx, e.plan, result) for e, result in zip(entries, results)]
     except Exception as error:  # a refusal only the writes found, a clash: each alone, as if unbatched
+        if transaction_lost(error):
+            raise  # a deadlock victim: the transaction is gone, and "alone" would run outside it
         log.info("%d %s commands together failed (%s: %s); each alone instead", len(entries),
                  entries[0].command.name, type(error).__name__, error)
         # The rollback expires only what the unit of work changed, not the objects the

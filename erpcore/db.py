@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -73,6 +74,16 @@ def session_scope(maker: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def transaction_lost(error: BaseException) -> bool:
+    """Whether the database gave up the whole transaction (a deadlock victim, a lock
+    wait timeout, a lost connection: MySQL/MariaDB roll back, and the savepoints go with
+    it), so that nothing more can run in it. Code that catches a failure to try another
+    way (a batch one by one, a group each alone) must let this one through: what it ran
+    afterwards would run outside the transaction it thinks it is in."""
+    return isinstance(error, OperationalError) or (
+        isinstance(error, DBAPIError) and error.connection_invalidated)
 
 
 def alembic_config(url: str):

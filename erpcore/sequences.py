@@ -81,7 +81,7 @@ def reserve_many(session: Session, counts: Mapping[int, int], name: str = "order
     """``reserve_numbers`` for several enterprises at once (a dispatcher batch's orders):
     one UPDATE bumps every sequence, locking the rows in key order (two batches never
     wait on each other in opposite orders), and the new values come back with it
-    (RETURNING) or from one locking SELECT. Enterprises without their sequence row yet
+    (RETURNING) or from one SELECT after it. Enterprises without their sequence row yet
     get theirs in one INSERT (one by one, as ``reserve_numbers`` does, if another
     transaction made one of them first)."""
     wanted = {enterprise_id: count for enterprise_id, count in counts.items() if count > 0}
@@ -96,9 +96,13 @@ def reserve_many(session: Session, counts: Mapping[int, int], name: str = "order
     else:
         for statement, params in _BUMP_EACH.statements(wanted, sequence_name=name):
             session.execute(statement, params)
+        # A plain read: it sees this transaction's own bumps, and the UPDATE's locks keep
+        # the rows as they are. A locking read would lock every row it scans, others'
+        # rows too, and wait for them (MariaDB scans this small table): two batches
+        # then deadlocked, each holding rows the other's read scanned.
         ends = dict(session.execute(
             select(_SEQUENCES.c.enterprise_id, _SEQUENCES.c.next_value)
-            .where(_SEQUENCES.c.name == name, _SEQUENCES.c.enterprise_id.in_(ids)).with_for_update()).all())
+            .where(_SEQUENCES.c.name == name, _SEQUENCES.c.enterprise_id.in_(ids))).all())
     missing = [enterprise_id for enterprise_id in ids if enterprise_id not in ends]
     if missing:
         try:  # the first numbers of these enterprises: their rows, in one INSERT

@@ -43,10 +43,10 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy.exc import DBAPIError, OperationalError
 from twisted.python.failure import Failure
 
 from erpcore import deferred, inbox, mo_texts, notifications, outbox
+from erpcore.db import transaction_lost
 from erpcore.tenants import forget_transaction_memos
 from gateway.messages import InboundSms
 from gateway.pipeline.routing import Router
@@ -295,7 +295,9 @@ class Dispatcher(PollingService):
         the queries: each MO's command then looks them up itself)."""
         try:
             self._prepare(session, [(mo, self._router.service_code(mo.link, mo.recipient)) for mo in mos])
-        except Exception:
+        except Exception as error:
+            if transaction_lost(error):
+                raise
             log.exception("looking up the senders of %d MOs at once failed; one by one instead", len(mos))
 
     def _forget_batch(self, session, mos) -> None:
@@ -457,12 +459,3 @@ class _Writes:
 
 def _lock_order(mo: inbox.StoredMo) -> tuple:
     return (mo.recipient or "", mo.id)
-
-
-def transaction_lost(error: BaseException) -> bool:
-    """Whether the database gave up the whole transaction (a deadlock victim, a lock
-    wait timeout, a lost connection: MySQL/MariaDB roll back, and the savepoints go with
-    it), so that nothing more can run in it: the pass then gives its MOs back at once to
-    be run again, rather than answering them "busy" one by one in a dead transaction."""
-    return isinstance(error, OperationalError) or (
-        isinstance(error, DBAPIError) and error.connection_invalidated)

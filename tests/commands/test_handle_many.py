@@ -143,3 +143,23 @@ def test_approvals_whose_receipts_fail_together_are_each_carried_out_alone(world
     assert calls == [1, 1]  # the group's, then the approval alone
     assert grouped == alone
     assert [ok for _reply, ok, *_rest in grouped[0]] == [True, True]
+
+
+def test_a_group_whose_transaction_the_database_gave_up_is_not_carried_out_alone(world, monkeypatch):
+    """A deadlock victim's transaction is gone (MariaDB rolls it back, savepoints and
+    all): carrying the approvals out alone would write outside it, so the failure goes
+    up to the dispatcher, which gives the batch's MOs back to be run again."""
+    from sqlalchemy.exc import OperationalError
+
+    from commands import approve
+
+    calls = []
+
+    def deadlocked(session, requests, *args, **kwargs):
+        calls.append(len(requests))
+        raise OperationalError("UPDATE stock_levels", {}, Exception("(1213, 'Deadlock found')"))
+
+    monkeypatch.setattr(approve.fulfilment, "fulfil_across", deadlocked)
+    with pytest.raises(OperationalError):
+        run(world, [mo(MANAGER, "Y 1001"), mo(CLERK, "STOCK X100")], together=True)
+    assert calls == [1]

@@ -218,7 +218,7 @@ def test_an_order_inserted_in_a_state_the_rules_do_not_give_is_corrected_by_its_
 
 def test_numbers_of_several_enterprises_are_taken_in_one_statement(session, world, statements):
     """reserve_many: each enterprise its own consecutive numbers, one UPDATE for all whose
-    sequence exists (plus, on MariaDB, one locking read of the new values); an enterprise
+    sequence exists (plus, on MariaDB, one read of the new values); an enterprise
     without a sequence yet gets one."""
     orders.reserve_numbers(session, world.demo, 2)  # demo's sequence exists, OTHER's not yet
     assert orders.reserve_many(session, {world.demo: 3, world.other: 2}) == {

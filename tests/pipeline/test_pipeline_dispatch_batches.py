@@ -208,6 +208,21 @@ def test_a_deadlock_inside_the_batch_gives_its_mos_back_instead_of_answering_bus
     assert [(mo["state"], mo["attempts"]) for mo in rows(Inbox)] == [("done", 2)] * 3
 
 
+def test_a_lost_transaction_while_looking_up_the_senders_gives_the_mos_back(sessionmaker, clock, rows, now):
+    """Looking up a batch's senders at once may fail and cost only its queries, but not
+    when the database gave the transaction up: the commands would run outside it."""
+    def lost(session, _messages):
+        business_change(session, "prepared")
+        raise OperationalError("SELECT users", {}, Exception("(2013, 'Lost connection')"))
+
+    store(sessionmaker, now, [("13800000001", "HELP")])
+    dispatcher = make_dispatcher(sessionmaker, clock, prepare=lost)
+    dispatcher.wake()
+    assert dispatcher.failed_batches == 1 and dispatcher.handled == 0
+    assert rows(Outbox) == [] and rows(InboxSeenPart) == []
+    assert [(mo["state"], mo["attempts"], mo["lease_until"]) for mo in rows(Inbox)] == [("new", 1, None)]
+
+
 def test_a_batch_runs_in_the_order_of_the_enterprises_numbers_each_senders_mos_in_order(
         sessionmaker, clock, now):
     seen = []

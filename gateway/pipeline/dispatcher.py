@@ -143,6 +143,7 @@ class Dispatcher(PollingService):
         self._in_flight = 0
         self._metrics_lock = threading.Lock()
         self._again = False
+        self._failed_in_a_row = 0
         # metrics
         self.handled = 0
         self.command_errors = 0
@@ -188,8 +189,15 @@ class Dispatcher(PollingService):
         self._in_flight -= 1
         if isinstance(result, Failure):
             self.failed_batches += 1
+            self._failed_in_a_row += 1
             log.error("dispatch pass failed: %s", result.getErrorMessage())
+            # The pass gave its MOs back: a deadlock victim's are taken again at once. A
+            # second failure in a row waits for the next poll, so that a database that
+            # is down is not asked again and again.
+            if self._failed_in_a_row == 1:
+                self.wake()
             return
+        self._failed_in_a_row = 0
         claimed, queued, notified, replies, lease_end = (
             result if isinstance(result, tuple) else (0, 0, False, [], None))
         if replies:

@@ -168,18 +168,40 @@ class _Dying:
         return False
 
 
-def test_a_batch_whose_transaction_fails_gives_its_mos_back_at_once(sessionmaker, clock, rows, now):
+def test_a_batch_whose_transaction_fails_gives_its_mos_back_and_takes_them_again_at_once(
+        sessionmaker, clock, rows, now):
     store(sessionmaker, now, [("13800000001", "HELP")])
     flaky = FlakySessions(sessionmaker, fail=2)  # 1: the claim commits; 2: the batch dies
     worker = DbWorker(flaky, InlineReactor(), pool=ImmediatePool())
     dispatcher = Dispatcher(worker, clock, SERVICE_CODE, split=split, handle=echo_handle)
     dispatcher.wake()
-    (mo,) = rows(Inbox)
-    assert (mo["state"], mo["attempts"], mo["lease_until"]) == ("new", 1, None)
-    assert dispatcher.failed_batches == 1 and rows(Outbox) == []
-    dispatcher.wake()  # taken again at once, not after the lease
+    # Given back (3), not left to its lease: the pass after the failure claimed it again (4, 5).
+    assert flaky.begun == 5 and dispatcher.failed_batches == 1
     (mo,) = rows(Inbox)
     assert (mo["state"], mo["attempts"]) == ("done", 2)
+    assert [r["text"] for r in rows(Outbox)] == ["ok HELP"]
+
+
+def test_a_pass_that_fails_again_waits_for_the_next_poll(sessionmaker, clock, rows, now):
+    """The database refusing every batch: one pass again at once, then one a poll, not a spin."""
+    down = [True]
+
+    def refused(session, sms, code):
+        if down[0]:
+            raise OperationalError("SELECT", {}, Exception("(1205, 'Lock wait timeout exceeded')"))
+        return Outcome(reply=f"ok {sms.text}")
+
+    store(sessionmaker, now, [("13800000001", "HELP")])
+    dispatcher = make_dispatcher(sessionmaker, clock, handle=refused)
+    dispatcher.wake()
+    assert dispatcher.failed_batches == 2
+    dispatcher.wake()  # the poll's
+    assert dispatcher.failed_batches == 3
+    down[0] = False
+    dispatcher.wake()
+    assert dispatcher.failed_batches == 3
+    (mo,) = rows(Inbox)
+    assert (mo["state"], mo["attempts"]) == ("done", 4)
     assert [r["text"] for r in rows(Outbox)] == ["ok HELP"]
 
 
@@ -199,28 +221,34 @@ def test_a_deadlock_inside_the_batch_gives_its_mos_back_instead_of_answering_bus
     store(sessionmaker, now, [("13800000001", t) for t in ("one", "two", "three")])
     dispatcher = make_dispatcher(sessionmaker, clock, handle=deadlocked_once)
     dispatcher.wake()
-    assert calls == ["one", "two"]  # not again one at a time
-    assert rows(Outbox) == [] and rows(InboxSeenPart) == [] and rows(CommandLog) == []
-    assert [(mo["state"], mo["attempts"], mo["lease_until"]) for mo in rows(Inbox)] == [("new", 1, None)] * 3
+    # The batch, then the batch again in a new pass (claimed a second time), not one by
+    # one in the dead transaction; nothing of the first try stays, nobody is told "busy".
+    assert calls == ["one", "two", "one", "two", "three"]
     assert (dispatcher.failed_batches, dispatcher.retried_batches, dispatcher.command_errors) == (1, 0, 0)
-    dispatcher.wake()  # taken again at once and answered, nobody told "busy"
+    assert sorted(r["smsc_id"] for r in rows(InboxSeenPart)) == ["one-3", "three-5", "two-4"]
     assert sorted(r["text"] for r in rows(Outbox)) == ["ok one", "ok three", "ok two"]
+    assert len(rows(CommandLog)) == 3
     assert [(mo["state"], mo["attempts"]) for mo in rows(Inbox)] == [("done", 2)] * 3
 
 
 def test_a_lost_transaction_while_looking_up_the_senders_gives_the_mos_back(sessionmaker, clock, rows, now):
     """Looking up a batch's senders at once may fail and cost only its queries, but not
     when the database gave the transaction up: the commands would run outside it."""
-    def lost(session, _messages):
-        business_change(session, "prepared")
-        raise OperationalError("SELECT users", {}, Exception("(2013, 'Lost connection')"))
+    looked_up = []
+
+    def lost_once(session, _messages):
+        looked_up.append(True)
+        business_change(session, f"prepared-{len(looked_up)}")
+        if len(looked_up) == 1:
+            raise OperationalError("SELECT users", {}, Exception("(2013, 'Lost connection')"))
 
     store(sessionmaker, now, [("13800000001", "HELP")])
-    dispatcher = make_dispatcher(sessionmaker, clock, prepare=lost)
+    dispatcher = make_dispatcher(sessionmaker, clock, prepare=lost_once)
     dispatcher.wake()
-    assert dispatcher.failed_batches == 1 and dispatcher.handled == 0
-    assert rows(Outbox) == [] and rows(InboxSeenPart) == []
-    assert [(mo["state"], mo["attempts"], mo["lease_until"]) for mo in rows(Inbox)] == [("new", 1, None)]
+    assert (dispatcher.failed_batches, dispatcher.handled) == (1, 1)
+    assert [r["smsc_id"] for r in rows(InboxSeenPart)] == ["prepared-2"]  # the first pass left nothing
+    assert [r["text"] for r in rows(Outbox)] == ["ok HELP"]
+    assert [(mo["state"], mo["attempts"]) for mo in rows(Inbox)] == [("done", 2)]
 
 
 def test_a_batch_runs_in_the_order_of_the_enterprises_numbers_each_senders_mos_in_order(

@@ -86,6 +86,21 @@ def transaction_lost(error: BaseException) -> bool:
         isinstance(error, DBAPIError) and error.connection_invalidated)
 
 
+def first_database_error(error: BaseException) -> BaseException:
+    """The database error a failure began with. A deadlock victim's savepoints are gone
+    with its transaction, so leaving the savepoint fails too ("SAVEPOINT sa_savepoint_1
+    does not exist"), and that error, raised while the deadlock was handled, is the one
+    that arrives; the deadlock is the one to report."""
+    first, seen = error, set()
+    earlier = error.__context__
+    while earlier is not None and id(earlier) not in seen:
+        seen.add(id(earlier))
+        if isinstance(earlier, DBAPIError):
+            first = earlier
+        earlier = earlier.__context__
+    return first
+
+
 def alembic_config(url: str):
     """An alembic Config built in code, so no alembic.ini is needed anywhere."""
     from alembic.config import Config

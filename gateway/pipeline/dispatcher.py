@@ -46,7 +46,7 @@ from datetime import timedelta
 from twisted.python.failure import Failure
 
 from erpcore import deferred, inbox, mo_texts, notifications, outbox
-from erpcore.db import transaction_lost
+from erpcore.db import first_database_error, transaction_lost
 from erpcore.tenants import forget_transaction_memos
 from gateway.messages import InboundSms
 from gateway.pipeline.routing import Router
@@ -190,7 +190,9 @@ class Dispatcher(PollingService):
         if isinstance(result, Failure):
             self.failed_batches += 1
             self._failed_in_a_row += 1
-            log.error("dispatch pass failed: %s", result.getErrorMessage())
+            first = first_database_error(result.value)
+            log.error("dispatch pass failed: %s%s", first,
+                      "" if first is result.value else f" (then: {result.getErrorMessage()})")
             # The pass gave its MOs back: a deadlock victim's are taken again at once. A
             # second failure in a row waits for the next poll, so that a database that
             # is down is not asked again and again.

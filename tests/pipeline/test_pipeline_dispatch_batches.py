@@ -231,6 +231,24 @@ def test_a_deadlock_inside_the_batch_gives_its_mos_back_instead_of_answering_bus
     assert [(mo["state"], mo["attempts"]) for mo in rows(Inbox)] == [("done", 2)] * 3
 
 
+def test_a_failed_pass_is_logged_by_the_error_it_began_with(sessionmaker, clock, now, caplog):
+    """A deadlock victim's savepoint is gone with its transaction: leaving it fails too,
+    and the log names the deadlock, not only the missing savepoint."""
+    def deadlock_then_no_savepoint(session, sms, code):
+        try:
+            raise OperationalError("UPDATE document_sequences", {}, Exception("(1213, 'Deadlock found')"))
+        except OperationalError:
+            raise OperationalError("ROLLBACK TO SAVEPOINT sa_savepoint_1", {},
+                                   Exception("(1305, 'SAVEPOINT sa_savepoint_1 does not exist')")) from None
+
+    store(sessionmaker, now, [("13800000001", "HELP")])
+    dispatcher = make_dispatcher(sessionmaker, clock, handle=deadlock_then_no_savepoint)
+    dispatcher.wake()
+    failed = [r.getMessage() for r in caplog.records if "dispatch pass failed" in r.getMessage()]
+    assert len(failed) == 2
+    assert failed[0].index("1213") < failed[0].index("then:") < failed[0].index("1305")
+
+
 def test_a_lost_transaction_while_looking_up_the_senders_gives_the_mos_back(sessionmaker, clock, rows, now):
     """Looking up a batch's senders at once may fail and cost only its queries, but not
     when the database gave the transaction up: the commands would run outside it."""

@@ -49,10 +49,10 @@ from erpcore import deferred, inbox, mo_texts, notifications, outbox
 from erpcore.db import first_database_error, transaction_lost
 from erpcore.tenants import forget_transaction_memos
 from gateway.messages import InboundSms
-from gateway.pipeline.routing import Router
 from gateway.pipeline.db_worker import DbWorker, clock_now
 from gateway.pipeline.parts import ConcatRefs, default_split, outbox_parts
 from gateway.pipeline.polling import PollingService
+from gateway.pipeline.routing import Router
 
 log = logging.getLogger(__name__)
 

@@ -187,9 +187,12 @@ def _row(p: OutboxPart, now: datetime) -> dict:
 
 
 def claim_due(
-    session: Session, now: datetime, limit: int, lease: timedelta | float
+    session: Session, now: datetime, limit: int, lease: timedelta | float, expired: bool = True
 ) -> list[DueSms]:
-    """Take up to `limit` due rows (queued and due, or sending with an expired lease)."""
+    """Take up to `limit` due rows (queued and due, or, with `expired`, sending with an
+    expired lease). Looking for expired leases reads every row being sent (thousands
+    under load, to find none but after a crash): a caller claiming often looks for
+    them only now and then."""
     if limit <= 0:
         return []
     lease = as_timedelta(lease)
@@ -197,7 +200,7 @@ def claim_due(
     # reads the whole rows it locks (no second read after the UPDATE).
     locking = skip_locked(session)
     rows = _claim_rows(session, _CLAIM_QUERIES[_CLAIM_DUE, locking], limit, now)
-    if len(rows) < limit:
+    if expired and len(rows) < limit:
         rows += _claim_rows(session, _CLAIM_QUERIES[_CLAIM_EXPIRED, locking], limit - len(rows), now)
     if not rows:
         return []

@@ -7,7 +7,7 @@ leaves them to be claimed again after it (at-least-once toward the SMS centre), 
 past half their lease have it renewed in one UPDATE, and a clean stop releases them.
 It wakes when a link says it is ready (bound, or a slot freed), when the dispatcher
 queued replies, and on a timer (retries that became due, leases that ran out after a
-crash). Outcomes (message id, retry with exponential backoff, final failure) are written
+crash: those it looks for every few seconds only). Outcomes (message id, retry with exponential backoff, final failure) are written
 in batches: while one write is in flight the next ones collect.
 """
 from __future__ import annotations
@@ -77,6 +77,7 @@ class OutboxSender(Service):
         housekeeping_interval: float = 30.0,
         orphan_retention: float = 86400.0,
         router: Router | None = None,
+        expired_scan_interval: float = 5.0,
     ):
         self._worker = worker
         self.router = router or Router("")
@@ -89,6 +90,10 @@ class OutboxSender(Service):
         self._retry_max = retry_max
         self._poll_interval = poll_interval
         self._housekeeping_interval = housekeeping_interval
+        # Claims look for rows whose lease ran out (another process died holding them)
+        # at most this often: the search reads every row being sent.
+        self._expired_scan_interval = timedelta(seconds=expired_scan_interval)
+        self._next_expired_scan = None
         self._orphan_retention = timedelta(seconds=orphan_retention)
         # Claimed rows not yet submitted, oldest claim first, with their lease's end.
         self._held: deque[tuple[outbox.DueSms, object]] = deque()
@@ -195,7 +200,10 @@ class OutboxSender(Service):
         self._claiming = True
         self._claim_again = False
         self.claims += 1
-        d = self._worker.run(outbox.claim_due, now, want, self._lease)
+        expired = self._next_expired_scan is None or now >= self._next_expired_scan
+        if expired:
+            self._next_expired_scan = now + self._expired_scan_interval
+        d = self._worker.run(outbox.claim_due, now, want, self._lease, expired)
         d.addCallbacks(self._claimed, self._claim_failed, callbackArgs=(want, now + self._lease))
 
     def _claimed(self, rows: list[outbox.DueSms], asked: int, lease_end) -> None:

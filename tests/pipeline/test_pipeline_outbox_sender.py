@@ -227,3 +227,22 @@ def test_a_row_held_past_its_lease_is_left_to_be_claimed_again(sessionmaker, clo
     link.accept()  # the freed slot: the stale row is dropped, claimed afresh, then sent
     assert len(link.sent) == 2 and states(rows)[1] == "sending"
     assert rows(Outbox)[1]["attempts"] == 2 and sender.renewed == 0
+
+
+def test_claims_look_for_expired_leases_only_every_few_seconds(sessionmaker, clock, rows, now):
+    """A row whose claim ran out (its process died) is found by the next claim that looks
+    for expired leases, at most `expired_scan_interval` after the last one, not by every
+    claim: that search reads every row being sent."""
+    queue(sessionmaker, now, 1)
+    with sessionmaker.begin() as session:
+        (dead,) = outbox.claim_due(session, now, 1, 60)  # a process claimed it and died
+    link = FakeLink(window=10)
+    sender = start_sender(sessionmaker, clock, link, lease=60.0, expired_scan_interval=5.0)
+    clock.advance(58)  # one poll (the clock jumps), at 58: it looks, but the dead claim runs to 60
+    queue(sessionmaker, now, 1)
+    clock.advance(3)  # 61 s: the dead claim ran out; the poll claims the new row without looking
+    assert [m.text for m in link.sent] == ["part 0"]
+    assert rows(Outbox)[0]["attempts"] == 1
+    clock.advance(2)  # 63 s: five after the look at 58, the next claim looks
+    assert sorted(m.outbox_id for m in link.sent) == sorted([dead.id, dead.id + 1])
+    assert rows(Outbox)[0]["attempts"] == 2 and sender.claimed == 2

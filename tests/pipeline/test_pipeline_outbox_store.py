@@ -57,6 +57,17 @@ def test_a_sending_row_whose_lease_ran_out_is_claimed_again(sessionmaker, now):
     assert [r.attempts for r in again] == [2]
 
 
+def test_a_claim_that_does_not_look_for_expired_leases_takes_only_queued_rows(sessionmaker, now):
+    queue(sessionmaker, now, 2)
+    (first,) = claim(sessionmaker, now, limit=1, lease=60)
+    later = now + timedelta(seconds=61)
+    with sessionmaker.begin() as session:
+        assert [r.id for r in outbox.claim_due(session, later, 10, 60, expired=False)] == [first.id + 1]
+        assert outbox.claim_due(session, later, 10, 60, expired=False) == []
+    with sessionmaker.begin() as session:
+        assert [(r.id, r.attempts) for r in outbox.claim_due(session, later, 10, 60)] == [(first.id, 2)]
+
+
 def test_a_retried_row_waits_until_it_is_due(sessionmaker, now, rows):
     queue(sessionmaker, now)
     (row,) = claim(sessionmaker, now)

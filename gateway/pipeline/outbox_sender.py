@@ -7,8 +7,9 @@ leaves them to be claimed again after it (at-least-once toward the SMS centre), 
 past half their lease have it renewed in one UPDATE, and a clean stop releases them.
 It wakes when a link says it is ready (bound, or a slot freed), when the dispatcher
 queued replies, and on a timer (retries that became due, leases that ran out after a
-crash: those it looks for every few seconds only). Outcomes (message id, retry with exponential backoff, final failure) are written
-in batches: while one write is in flight the next ones collect.
+crash: those it looks for every few seconds only). Outcomes (message id, retry with
+exponential backoff, final failure) are written in batches: while one write is in flight
+the next ones collect.
 """
 from __future__ import annotations
 
@@ -23,8 +24,8 @@ from twisted.internet.task import LoopingCall
 
 from erpcore import outbox
 from gateway.messages import ConcatInfo, OutboundSms
-from gateway.pipeline.routing import Router
 from gateway.pipeline.db_worker import OUTCOME, DbWorker, clock_now
+from gateway.pipeline.routing import Router
 
 log = logging.getLogger(__name__)
 

@@ -148,6 +148,7 @@ def handle_many(
     queues: dict[str, deque[int]] = {}
     for index, (sms, _code) in enumerate(messages):
         queues.setdefault((sms.recipient or "").strip(), deque()).append(index)
+    _hold_ahead(session, messages, parsed_texts)
     pending = groups.Pending()
     while queues:
         for queue in queues.values():
@@ -188,6 +189,26 @@ def handle_many(
             outcomes[index] = _kept(registry, parsed_texts[index], _outcome(ctx, command, reply))
         queues = {number: queue for number, queue in queues.items() if queue}
     return outcomes
+
+
+def _hold_ahead(session: Session, messages: Sequence[tuple[IncomingText, str]], parsed_texts: list[Parsed]) -> None:
+    """Before the first round: what each group's carrying out will lock for the batch's
+    enterprises (``Group.hold``), by the number each command was sent to. A command that
+    turns out not to be carried out (refused, or routed elsewhere) only held a row."""
+    wanted: dict[str, tuple[Callable, set[int]]] = {}
+    for (sms, service_code), parsed in zip(messages, parsed_texts, strict=True):
+        command = parsed.command
+        if command is None or command.group is None or command.group.hold is None:
+            continue
+        recipient = (sms.recipient or "").strip()
+        if not service_code or not recipient.startswith(service_code):
+            continue
+        enterprise = find_by_extension(session, recipient[len(service_code):])
+        if enterprise is not None:
+            wanted.setdefault(command.name, (command.group.hold, set()))[1].add(enterprise.id)
+    for name in sorted(wanted):
+        hold, enterprise_ids = wanted[name]
+        hold(session, sorted(enterprise_ids))
 
 
 def _kept(registry: Registry, parsed: Parsed, outcome: Outcome) -> Outcome:

@@ -19,7 +19,7 @@ from commands.formatting import money, sentences, site_name, whole
 from commands.registry import Command, Context, Group, Reply
 from commands.replies import register
 from commands.stock import no_such_site
-from erpcore import orders, rbac
+from erpcore import orders, rbac, sequences
 from erpcore.items import Item, find_item
 from erpcore.sites import Site, find_site
 
@@ -78,7 +78,7 @@ def answer(ctx: Context, planned: Plan, order: orders.Order) -> Reply:
     return Reply(sentences(ctx.lang, text, received))
 
 
-GROUP = Group(plan=plan, carry_out=carry_out, answer=answer)
+GROUP = Group(plan=plan, carry_out=carry_out, answer=answer, hold=sequences.hold)
 
 
 def run(ctx: Context, args: list[str]) -> Reply:

@@ -79,6 +79,11 @@ class Group:
     # read (APPROVE: the order numbered): one touching what a waiting plan touches waits
     # for the carrying out; None (ORDER): no plan reads what another writes.
     touches: Callable[[Context, list[str]], Hashable] | None = None
+    # What carrying out locks that a batch may need in more than one round, locked for
+    # the batch's enterprises before its first round (ORDER: their document numbers), so
+    # that two batches at once take those rows in one order, not each some of them and
+    # then the other's (a deadlock). None: nothing to lock ahead.
+    hold: Callable[[Session, list[int]], None] | None = None
 
 
 @dataclass(frozen=True)

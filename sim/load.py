@@ -31,7 +31,6 @@ from itertools import accumulate
 from twisted.internet import defer
 
 from sim.load_mix import (
-    APPROVE,
     Layout,
     approval_requested,
     command_kind,
@@ -110,6 +109,7 @@ class LoadRunner:
         self._tally = _Tally()
         self._drawn = 0  # commands drawn from the mix
         self._started: float | None = None
+        self._last_sent: float | None = None
         self._acks_before: dict = {}
         self._next_due = 0.0
         self._pacer = None
@@ -167,6 +167,7 @@ class LoadRunner:
         self._outstanding[msisdn] = command
         self._tally.sent += 1
         self._tally.count(command.kind, "sent")
+        self._last_sent = now
         mo = self.smsc.queue_mo(msisdn, self.layout.recipient(self._index[msisdn]), text)
         command.mo_id = mo.mo_id
         if mo.acked_at is not None:
@@ -317,6 +318,7 @@ class LoadRunner:
             unexpected=tally.unexpected,
             duration=duration,
             throughput=throughput,
+            sending=None if self._last_sent is None else self._last_sent - self._started,
             latency=summarize(tally.latencies),
             latency_after_ack=summarize(tally.after_ack),
             kinds={kind: dict(counts) for kind, counts in tally.kinds.items()},

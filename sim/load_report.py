@@ -22,6 +22,17 @@ class LoadReport:
     requests_missing: int = 0  # orders that awaited approval whose request never came
     notices: int = 0  # other messages the gateway sent on its own (decisions, pushes)
     ack_latency: dict = field(default_factory=dict)  # deliver_sm (MOs, receipts) to its resp
+    # Seconds from the first MO to the last one sent: at a steady rate the commands
+    # answered a second are the rate offered less the last replies' wait, which the
+    # run's duration includes.
+    sending: float | None = None
+
+    @property
+    def send_rate(self) -> float | None:
+        """MOs sent a second while sending (one interval fewer than MOs)."""
+        if not self.sending or self.sent < 2:
+            return None
+        return (self.sent - 1) / self.sending
 
     @property
     def complete(self) -> bool:
@@ -29,7 +40,7 @@ class LoadReport:
         return self.lost == 0 and self.requests_missing == 0 and self.replied == self.sent
 
     def as_json(self) -> dict:
-        return dict(self.__dict__)
+        return {**self.__dict__, "send_rate": self.send_rate}
 
 
 def percentile(values: list[float], p: float) -> float | None:
@@ -72,7 +83,8 @@ def format_report(report: LoadReport) -> str:
         lines.append(f"approval requests received {report.requests}, missing {report.requests_missing}; "
                      f"other notices {report.notices}")
     lines += [
-        f"duration {report.duration:.2f} s, throughput {throughput} commands answered/s",
+        f"duration {report.duration:.2f} s, throughput {throughput} commands answered/s"
+        + ("" if report.send_rate is None else f" (MOs sent at {report.send_rate:.1f}/s over {report.sending:.2f} s)"),
         line("latency MO sent -> reply", report.latency),
         line("latency MO acked -> reply", report.latency_after_ack),
     ]

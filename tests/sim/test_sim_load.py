@@ -101,6 +101,9 @@ def test_the_target_rate_spaces_the_commands():
     assert sent_at == pytest.approx([0.0, 0.5, 1.0, 1.5])
     assert report.duration == pytest.approx(1.6)
     assert len(gateway.seen) == 4
+    # The rate offered, told apart from the answers' rate (the last reply's wait is in the duration)
+    assert report.sending == pytest.approx(1.5) and report.send_rate == pytest.approx(2.0)
+    assert "throughput 2.5 commands answered/s (MOs sent at 2.0/s over 1.50 s)" in format_report(report)
 
 
 def test_a_weighted_mix_is_parsed_and_drawn_from():

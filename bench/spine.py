@@ -77,6 +77,22 @@ def order_states(url: str) -> dict[str, int]:
         engine.dispose()
 
 
+def deadlocks(url: str) -> int | None:
+    """MariaDB's count of deadlocks since it started (its victims' batches run again, so
+    a run shows them only as time lost); None where the server does not tell."""
+    from sqlalchemy import text
+
+    from erpcore import db
+
+    engine = db.make_engine(url)
+    try:
+        with engine.connect() as conn:
+            row = conn.execute(text("SHOW GLOBAL STATUS LIKE 'Innodb_deadlocks'")).first()
+            return int(row[1]) if row is not None else None
+    finally:
+        engine.dispose()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("store", choices=("sqlite", "mysql"))
@@ -145,6 +161,7 @@ def main() -> int:
                            "run", "-c", str(config)]
         server = mariadb_pid() if args.store == "mysql" else None
         server_before = cpu_seconds(server) if server else 0.0
+        deadlocks_before = deadlocks(url) if args.store == "mysql" else None
         gateways = [subprocess.Popen(gateway_cmd, env=dict(os.environ)) for _ in range(args.gateways)]
         try:
             replied = args.count
@@ -163,6 +180,9 @@ def main() -> int:
             print(f"load runner CPU (simulator and handsets): {load_cpu:.2f} s", flush=True)
             if server:
                 print(f"MariaDB server CPU: {cpu_seconds(server) - server_before:.2f} s "
+                      f"(any other client of the server included)", flush=True)
+            if deadlocks_before is not None:
+                print(f"MariaDB deadlocks: {deadlocks(url) - deadlocks_before} "
                       f"(any other client of the server included)", flush=True)
         finally:
             for gateway in gateways:

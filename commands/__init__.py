@@ -23,7 +23,7 @@ from commands import stock as stock_command
 from commands.length import clip, clip_word
 from commands.registry import Command, Context, Options, Parsed, Registry, Reply
 from commands.suggest import suggest
-from erpcore.tenants import find_by_extension
+from erpcore.tenants import Enterprise, find_by_extension
 from erpcore.users import effective_lang, find_by_msisdn
 
 __all__ = ["DEFAULT_OPTIONS", "REGISTRY", "Options", "Outcome", "handle", "handle_many", "kept_text"]
@@ -104,10 +104,7 @@ def _route(
 ) -> Outcome | tuple[Context, Command, list[str]]:
     """Who sends the command, in which enterprise: (context, command, arguments) to run,
     or the Outcome refusing it (not ours, unknown sender, unknown command, usage)."""
-    recipient = (sms.recipient or "").strip()
-    if not service_code or not recipient.startswith(service_code):
-        return _refuse(replies.both("wrong_number"))
-    enterprise = find_by_extension(session, recipient[len(service_code):])
+    enterprise = _enterprise_sent_to(session, sms, service_code)
     if enterprise is None:
         return _refuse(replies.both("wrong_number"))
     if not enterprise.active:
@@ -125,6 +122,14 @@ def _route(
     ctx = Context(session=session, enterprise=enterprise, user=user, lang=lang, registry=registry,
                   options=options)
     return ctx, command, parsed.args
+
+
+def _enterprise_sent_to(session: Session, sms: IncomingText, service_code: str) -> Enterprise | None:
+    """The enterprise whose number (service code + extension) the MO was sent to, or None."""
+    recipient = (sms.recipient or "").strip()
+    if not service_code or not recipient.startswith(service_code):
+        return None
+    return find_by_extension(session, recipient[len(service_code):])
 
 
 def _outcome(ctx: Context, command: Command, reply: Reply) -> Outcome:
@@ -200,10 +205,7 @@ def _hold_ahead(session: Session, messages: Sequence[tuple[IncomingText, str]], 
         command = parsed.command
         if command is None or command.group is None or command.group.hold is None:
             continue
-        recipient = (sms.recipient or "").strip()
-        if not service_code or not recipient.startswith(service_code):
-            continue
-        enterprise = find_by_extension(session, recipient[len(service_code):])
+        enterprise = _enterprise_sent_to(session, sms, service_code)
         if enterprise is not None:
             wanted.setdefault(command.name, (command.group.hold, set()))[1].add(enterprise.id)
     for name in sorted(wanted):
